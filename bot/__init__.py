@@ -1,0 +1,1 @@
+"""A self-hosted Discord bot that turns /imagine prompts into images."""

@@ -1,0 +1,135 @@
+"""Settings read once from the environment, validated at start-up."""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+DISCORD_API_DEFAULT = "https://discord.com/api/v10"
+DATABASE_URL_DEFAULT = "sqlite:///data/bot.db"
+# The cheapest current GPT image model: community servers generate a lot, and admins can opt into a bigger one.
+IMAGE_MODEL_DEFAULT = "gpt-image-1-mini"
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the key and never echoes secret values."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+
+
+class Secret:
+    """A string that never shows itself in logs, reprs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The real value, for the one place that must send it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot can be configured with; see the README's configuration table."""
+
+    discord_token: Secret
+    openai_api_key: Secret
+    openai_base_url: str | None = None
+    discord_api_base_url: str = DISCORD_API_DEFAULT
+    database_path: Path = Path("data/bot.db")
+    image_model: str = IMAGE_MODEL_DEFAULT
+    command_guild_ids: tuple[int, ...] = ()
+    log_level: str = "INFO"
+    image_concurrency: int = 4
+    openai_timeout: float = 120.0
+    openai_max_retries: int = 2
+
+
+def _required_secret(env: Mapping[str, str], key: str) -> Secret:
+    value = env.get(key, "").strip()
+    if not value:
+        raise ConfigError(key, "is required but not set")
+    if any(ch.isspace() for ch in value):
+        raise ConfigError(key, "must not contain whitespace")
+    return Secret(value)
+
+
+def _http_url(key: str, raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(key, "must be an http(s) URL such as https://example.com/v1")
+    return raw.rstrip("/")
+
+
+def _database_path(key: str, raw: str) -> Path:
+    prefix = "sqlite:///"
+    if not raw.startswith(prefix) or len(raw) == len(prefix):
+        raise ConfigError(key, "must look like sqlite:///relative/path.db or sqlite:////absolute/path.db")
+    return Path(raw[len(prefix) :])
+
+
+def _guild_ids(key: str, raw: str) -> tuple[int, ...]:
+    ids = []
+    for part in raw.split(","):
+        part = part.strip()  # noqa: PLW2901 - normalising the loop value is the point
+        if not part:
+            continue
+        if not part.isdigit() or int(part) == 0:
+            raise ConfigError(key, f"must be comma-separated numeric guild ids, got {part[:30]!r}")
+        ids.append(int(part))
+    return tuple(dict.fromkeys(ids))
+
+
+def _log_level(key: str, raw: str) -> str:
+    level = raw.strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(key, "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+    return level
+
+
+def _bounded(parse: Callable[[str], T], low: T, high: T) -> Callable[[str, str], T]:
+    def check(key: str, raw: str) -> T:
+        try:
+            value = parse(raw.strip())
+        except ValueError:
+            raise ConfigError(key, f"must be a number between {low} and {high}") from None
+        if not low <= value <= high:  # type: ignore[operator]
+            raise ConfigError(key, f"must be between {low} and {high}")
+        return value
+
+    return check
+
+
+def _optional(env: Mapping[str, str], key: str, parse: Callable[[str, str], T], default: T) -> T:
+    raw = env.get(key, "")
+    return parse(key, raw) if raw.strip() else default
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Build settings from an environment mapping, raising :class:`ConfigError` on the first bad key."""
+    base_url = env.get("OPENAI_BASE_URL", "").strip()
+    return Settings(
+        discord_token=_required_secret(env, "DISCORD_TOKEN"),
+        openai_api_key=_required_secret(env, "OPENAI_API_KEY"),
+        openai_base_url=_http_url("OPENAI_BASE_URL", base_url) if base_url else None,
+        discord_api_base_url=_optional(env, "DISCORD_API_BASE_URL", _http_url, DISCORD_API_DEFAULT),
+        database_path=_database_path("DATABASE_URL", env.get("DATABASE_URL", "").strip() or DATABASE_URL_DEFAULT),
+        image_model=env.get("IMAGE_MODEL", "").strip() or IMAGE_MODEL_DEFAULT,
+        command_guild_ids=_optional(env, "COMMAND_GUILD_IDS", _guild_ids, ()),
+        log_level=_optional(env, "LOG_LEVEL", _log_level, "INFO"),
+        image_concurrency=_optional(env, "IMAGE_CONCURRENCY", _bounded(int, 1, 64), 4),
+        openai_timeout=_optional(env, "OPENAI_TIMEOUT", _bounded(float, 0.1, 900.0), 120.0),
+        openai_max_retries=_optional(env, "OPENAI_MAX_RETRIES", _bounded(int, 0, 10), 2),
+    )

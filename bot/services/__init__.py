@@ -1,0 +1,1 @@
+"""Plain async services with no Discord imports: image generation, downloads, encoding, identities."""

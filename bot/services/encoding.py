@@ -1,0 +1,72 @@
+"""Turning provider output into files Discord accepts: base64 decoding, format sniffing, fitting under limits.
+
+Pillow and large base64 work run in a worker thread so the event loop keeps serving interactions.
+"""
+
+import asyncio
+import base64
+import binascii
+import io
+from dataclasses import dataclass
+
+from PIL import Image, UnidentifiedImageError
+
+from bot.services.errors import ImageRetrievalError, ImageTooLargeError
+
+# Below this, decoding on the loop is cheaper than the hop to a thread.
+_OFF_LOOP_THRESHOLD = 64 * 1024
+_JPEG_QUALITIES = (90, 80, 70, 60)
+_MIN_EDGE = 256
+
+_EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """An image ready to upload: bytes, file extension and pixel size."""
+
+    data: bytes
+    extension: str
+    width: int
+    height: int
+
+
+async def decode_base64(text: str) -> bytes:
+    """Decode a provider's base64 image, off the loop when it is large."""
+    try:
+        if len(text) < _OFF_LOOP_THRESHOLD:
+            return base64.b64decode(text, validate=True)
+        return await asyncio.to_thread(base64.b64decode, text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ImageRetrievalError("the provider sent invalid base64") from exc
+
+
+async def prepare_for_upload(data: bytes, limit: int) -> PreparedImage:
+    """Check ``data`` is an image and bring it under ``limit`` bytes, re-encoding as JPEG if needed."""
+    return await asyncio.to_thread(_prepare, data, limit)
+
+
+def _prepare(data: bytes, limit: int) -> PreparedImage:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            extension = _EXTENSIONS.get(image.format or "")
+            if extension is None:
+                raise ImageRetrievalError(f"unsupported image format {image.format!r}")
+            if len(data) <= limit:
+                return PreparedImage(data, extension, image.width, image.height)
+            return _shrink(image, limit)
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        raise ImageRetrievalError("the provider sent something that is not an image") from exc
+
+
+def _shrink(image: Image.Image, limit: int) -> PreparedImage:
+    """Re-encode as JPEG at falling quality, then at smaller sizes, until it fits."""
+    current = image.convert("RGB")
+    while min(current.size) >= _MIN_EDGE:
+        for quality in _JPEG_QUALITIES:
+            buffer = io.BytesIO()
+            current.save(buffer, format="JPEG", quality=quality, optimize=True)
+            if buffer.tell() <= limit:
+                return PreparedImage(buffer.getvalue(), "jpg", current.width, current.height)
+        current = current.resize((current.width * 3 // 4, current.height * 3 // 4), Image.Resampling.LANCZOS)
+    raise ImageTooLargeError(f"image does not fit in {limit} bytes")

@@ -1,0 +1,66 @@
+"""Domain errors raised by the services; the Discord layer turns each into a friendly private answer."""
+
+
+class BotError(Exception):
+    """Base of every error the bot explains to a member instead of logging as a crash."""
+
+
+class UnsupportedOptionError(BotError):
+    """A member picked an option the configured model cannot honour."""
+
+    def __init__(self, option: str, reason: str) -> None:
+        super().__init__(reason)
+        self.option = option
+        self.reason = reason
+
+
+class GenerationError(BotError):
+    """The image provider could not produce the image. ``request_id`` is the provider's, for the logs."""
+
+    def __init__(self, detail: str = "", *, request_id: str | None = None) -> None:
+        super().__init__(detail or type(self).__name__)
+        self.request_id = request_id
+
+
+class RateLimitedError(GenerationError):
+    """The provider asked us to slow down (HTTP 429), even after the client's retries."""
+
+    def __init__(self, detail: str = "", *, request_id: str | None = None, retry_after: float | None = None) -> None:
+        super().__init__(detail, request_id=request_id)
+        self.retry_after = retry_after
+
+
+class BillingExhaustedError(GenerationError):
+    """The owner's provider account is out of credit (``insufficient_quota``)."""
+
+
+class ProviderTimeoutError(GenerationError):
+    """The provider did not answer within the configured timeout."""
+
+
+class PolicyRefusalError(GenerationError):
+    """The provider refused the prompt under its own content policy; never retried."""
+
+
+class NotConfiguredError(GenerationError):
+    """The key, organisation or model is not usable (401/403/404); only the admin can fix it."""
+
+
+class ProviderUnavailableError(GenerationError):
+    """The provider failed (5xx or connection trouble) after the client's retries."""
+
+
+class ProviderRejectedError(GenerationError):
+    """The provider rejected the request itself (400 other than a policy refusal)."""
+
+
+class ImageRetrievalError(GenerationError):
+    """The provider answered with an image we could not fetch or decode."""
+
+
+class ImageTooLargeError(BotError):
+    """An image stays over the upload limit even after re-encoding."""
+
+
+class BusyError(BotError):
+    """The job could not start before the interaction's time ran out."""

@@ -1,0 +1,152 @@
+"""Image generation through one shared ``AsyncOpenAI`` client, returning our own small dataclasses."""
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+import openai
+from openai.types import Image, ImagesResponse
+
+from bot.services.capabilities import ImageOptions, ModelCapabilities
+from bot.services.downloads import ImageDownloader
+from bot.services.encoding import decode_base64
+from bot.services.errors import (
+    BillingExhaustedError,
+    GenerationError,
+    ImageRetrievalError,
+    NotConfiguredError,
+    PolicyRefusalError,
+    ProviderRejectedError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    RateLimitedError,
+)
+
+log = logging.getLogger(__name__)
+
+# GPT image models answer ``moderation_blocked``; retired DALL·E models (still behind some proxies) used the other.
+POLICY_REFUSAL_CODES = frozenset({"moderation_blocked", "content_policy_violation"})
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    """What the provider made for one request: raw image bytes plus what to tell the member about it."""
+
+    images: tuple[bytes, ...]
+    model: str
+    size: str
+    quality: str | None
+    revised_prompt: str | None
+    seconds: float
+
+
+class ImageGenerator:
+    """Generates images for one configured model, with at most ``concurrency`` requests in flight."""
+
+    def __init__(
+        self,
+        client: openai.AsyncOpenAI,
+        capabilities: ModelCapabilities,
+        downloader: ImageDownloader,
+        *,
+        concurrency: int,
+    ) -> None:
+        self._client = client
+        self.capabilities = capabilities
+        self._downloader = downloader
+        self._slots = asyncio.Semaphore(concurrency)
+
+    async def generate(self, prompt: str, options: ImageOptions, *, safety_identifier: str) -> GenerationResult:
+        """Generate ``options.count`` images; raises a :class:`GenerationError` subclass on any provider failure."""
+        async with self._slots:
+            started = time.perf_counter()
+            try:
+                response = await self._client.images.generate(
+                    model=self.capabilities.name,
+                    prompt=prompt,
+                    n=options.count,
+                    size=options.size,
+                    quality=options.quality if options.quality else openai.omit,
+                    safety_identifier=safety_identifier,
+                )
+            except openai.OpenAIError as exc:
+                raise translate_provider_error(exc) from exc
+            images = await asyncio.gather(*(self._image_bytes(item) for item in response.data or ()))
+            seconds = time.perf_counter() - started
+        if not images:
+            raise ImageRetrievalError("the provider answered without images")
+        return GenerationResult(
+            images=tuple(images),
+            model=self.capabilities.name,
+            size=response.size or options.size,
+            quality=response.quality or options.quality,
+            revised_prompt=_revised_prompt(response),
+            seconds=seconds,
+        )
+
+    async def _image_bytes(self, item: Image) -> bytes:
+        if item.b64_json:
+            return await decode_base64(item.b64_json)
+        if item.url:
+            # Proxy URLs expire, so we always fetch and re-upload the file rather than linking to it.
+            return await self._downloader.fetch(item.url)
+        raise ImageRetrievalError("the provider returned an image item with neither data nor URL")
+
+
+def _revised_prompt(response: ImagesResponse) -> str | None:
+    return next((item.revised_prompt for item in response.data or () if item.revised_prompt), None)
+
+
+def translate_provider_error(exc: openai.OpenAIError) -> GenerationError:
+    """Map an ``openai`` exception to our domain error by class and ``.code`` (never by message text)."""
+    request_id = getattr(exc, "request_id", None)
+    code = getattr(exc, "code", None)
+    status = getattr(exc, "status_code", None)
+    error: GenerationError
+    if isinstance(exc, openai.APITimeoutError):
+        error = ProviderTimeoutError("timed out", request_id=request_id)
+    elif isinstance(exc, openai.APIConnectionError):
+        error = ProviderUnavailableError("connection failed", request_id=request_id)
+    elif isinstance(exc, openai.RateLimitError):
+        if code == "insufficient_quota":
+            error = BillingExhaustedError(code, request_id=request_id)
+        else:
+            error = RateLimitedError(code or "rate limited", request_id=request_id, retry_after=_retry_after(exc))
+    elif isinstance(exc, openai.BadRequestError):
+        if code in POLICY_REFUSAL_CODES:
+            error = PolicyRefusalError(code or "", request_id=request_id)
+        else:
+            error = ProviderRejectedError(f"400 {code}", request_id=request_id)
+    elif isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError | openai.NotFoundError):
+        error = NotConfiguredError(f"{status} {code}", request_id=request_id)
+    elif isinstance(exc, openai.InternalServerError):
+        error = ProviderUnavailableError(f"{status}", request_id=request_id)
+    elif isinstance(exc, openai.APIStatusError):
+        error = ProviderRejectedError(f"{status} {code}", request_id=request_id)
+    else:
+        error = ImageRetrievalError(type(exc).__name__, request_id=request_id)
+    _log_provider_error(error, exc)
+    return error
+
+
+def _log_provider_error(error: GenerationError, exc: openai.OpenAIError) -> None:
+    # What the admin needs to act on goes to the log with the provider's request id; members get friendly text.
+    message = getattr(exc, "message", "") or str(exc)
+    level = logging.ERROR if isinstance(error, NotConfiguredError | BillingExhaustedError) else logging.WARNING
+    log.log(
+        level,
+        "Image provider error %s: %s (request_id=%s): %s",
+        type(error).__name__,
+        error,
+        error.request_id,
+        message[:500],
+    )
+
+
+def _retry_after(exc: openai.APIStatusError) -> float | None:
+    raw = exc.response.headers.get("retry-after")
+    try:
+        return float(raw) if raw is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,1 @@
+"""SQLite storage: one module opens the database and migrates it; repositories expose intentions, not cursors."""

@@ -1,0 +1,123 @@
+"""Opening the SQLite database: pragmas, versioned migrations and serialised write transactions."""
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 5000",
+)
+
+
+class MigrationError(RuntimeError):
+    """The database cannot be brought to the schema this code expects."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One numbered SQL file from ``storage/migrations``."""
+
+    version: int
+    name: str
+    sql: str
+
+
+def bundled_migrations() -> list[Migration]:
+    """The migrations shipped with the package, in order, checked for gaps."""
+    found = []
+    for entry in resources.files("storage.migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match.group(1)), entry.name, entry.read_text("utf-8")))
+    found.sort(key=lambda m: m.version)
+    if [m.version for m in found] != list(range(1, len(found) + 1)):
+        raise MigrationError(f"migration numbers must run 1..N without gaps: {[m.name for m in found]}")
+    return found
+
+
+class Database:
+    """One aiosqlite connection shared by the repositories; writes are serialised through :meth:`transaction`."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._connection = connection
+        self._write_lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT`` (or ``ROLLBACK`` on error), one at a time across the process."""
+        async with self._write_lock:
+            await self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._connection
+            except BaseException:
+                await self._connection.rollback()
+                raise
+            await self._connection.commit()
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        """The first row of a read-only query."""
+        async with self._write_lock, self._connection.execute(sql, tuple(params)) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        """All rows of a read-only query."""
+        async with self._write_lock, self._connection.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
+    async def schema_version(self) -> int:
+        """``PRAGMA user_version``: the number of the last migration applied."""
+        row = await self.fetchone("PRAGMA user_version")
+        return int(row[0]) if row else 0
+
+
+async def apply_migrations(connection: aiosqlite.Connection, migrations: list[Migration]) -> int:
+    """Apply every migration newer than the database, each in its own transaction; returns the new version."""
+    async with connection.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    current = int(row[0]) if row else 0
+    latest = migrations[-1].version if migrations else 0
+    if current > latest:
+        raise MigrationError(f"database schema version {current} is newer than this code ({latest}); upgrade the bot")
+    for migration in migrations:
+        if migration.version <= current:
+            continue
+        # executescript runs the whole file; user_version moves in the same transaction as the schema.
+        script = f"BEGIN IMMEDIATE;\n{migration.sql}\nPRAGMA user_version = {migration.version};\nCOMMIT;"
+        try:
+            await connection.executescript(script)
+        except aiosqlite.Error as exc:
+            if connection.in_transaction:
+                await connection.rollback()
+            raise MigrationError(f"migration {migration.name} failed: {exc}") from exc
+        log.info("Applied database migration %s", migration.name)
+        current = migration.version
+    return current
+
+
+@asynccontextmanager
+async def open_database(path: Path, migrations: list[Migration] | None = None) -> AsyncIterator[Database]:
+    """Open (creating if needed) and migrate the database at ``path``; closes it on exit."""
+    await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+    connection = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        connection.row_factory = aiosqlite.Row
+        for pragma in _PRAGMAS:
+            await connection.execute(pragma)
+        await apply_migrations(connection, bundled_migrations() if migrations is None else migrations)
+        yield Database(connection)
+    finally:
+        await connection.close()
