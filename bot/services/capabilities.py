@@ -4,13 +4,10 @@ import logging
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Literal
 
 from bot.services.errors import UnsupportedOptionError
 
 log = logging.getLogger(__name__)
-
-Quality = Literal["low", "medium", "high"]
 
 
 class Shape(StrEnum):
@@ -41,7 +38,7 @@ class ModelCapabilities:
     max_prompt_chars: int = 4000
     streams: bool = False
 
-    def resolve(self, prompt: str, shape: Shape, quality: Quality | None, count: int) -> ImageOptions:
+    def resolve(self, prompt: str, shape: Shape, quality: str | None, count: int) -> ImageOptions:
         """Map a member's choices to upstream options, or raise :class:`UnsupportedOptionError` saying why."""
         if not prompt.strip():
             raise UnsupportedOptionError("prompt", "the prompt is empty")

@@ -1,0 +1,86 @@
+"""The Discord client: intents, mentions policy, the command tree and its single error handler."""
+
+import asyncio
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.health import HEARTBEAT_INTERVAL_SECONDS, write_heartbeat
+from bot.replies import reply_privately
+from bot.services.errors import BotError
+from bot.services.images import ImageGenerator
+from bot.texts import error_text, text
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("cogs.imagine",)
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything the cogs need, built once by the runner and injected."""
+
+    generator: ImageGenerator
+    safety_salt: bytes
+
+
+class ImagineTree(app_commands.CommandTree["ImagineBot"]):
+    """Command tree whose one error handler always answers privately and never shows exception text."""
+
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        """Explain our own errors to the member; log everything else with its traceback."""
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        if isinstance(cause, BotError):
+            message = error_text(cause)
+        elif isinstance(cause, app_commands.NoPrivateMessage):
+            message = text("error.guild_only")
+        else:
+            command = interaction.command.qualified_name if interaction.command else "?"
+            log.error("Unhandled error in /%s (interaction %s)", command, interaction.id, exc_info=cause)
+            message = text("error.unexpected")
+        await reply_privately(interaction, message)
+
+
+class ImagineBot(commands.AutoShardedBot):
+    """The bot. Sharded from the start so the gateway URL comes from ``GET /gateway/bot``, as at scale."""
+
+    def __init__(self, services: Services, *, heartbeat_file: Path | None = None) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=discord.Intents(guilds=True),
+            # Set once for every message the bot sends: user text can never ping anyone.
+            allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=ImagineTree,
+        )
+        self.services = services
+        self._heartbeat_file = heartbeat_file
+        self._heartbeat_task: asyncio.Task[None] | None = None
+
+    async def setup_hook(self) -> None:
+        """Load the feature cogs and start the health heartbeat."""
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        if self._heartbeat_file is not None:
+            self._heartbeat_task = asyncio.create_task(self._beat(self._heartbeat_file))
+
+    async def close(self) -> None:
+        """Stop the heartbeat, then disconnect."""
+        if self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
+        await super().close()
+
+    async def _beat(self, path: Path) -> None:
+        while True:
+            if self.is_ready() and math.isfinite(self.latency):
+                try:
+                    await asyncio.to_thread(write_heartbeat, path, time.time())
+                except OSError as exc:
+                    log.warning("Could not write the health heartbeat to %s: %s", path, exc)
+            await asyncio.sleep(HEARTBEAT_INTERVAL_SECONDS)

@@ -1,0 +1,31 @@
+"""Logging set-up that can never print a token or key."""
+
+import logging
+import sys
+from collections.abc import Iterable
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats records as usual, then blanks out every known secret, tracebacks included."""
+
+    def __init__(self, fmt: str, secrets: Iterable[str]) -> None:
+        super().__init__(fmt)
+        self._secrets = tuple(s for s in secrets if s)
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The formatted record with secrets replaced by ``[redacted]``."""
+        message = super().format(record)
+        for secret in self._secrets:
+            message = message.replace(secret, "[redacted]")
+        return message
+
+
+def configure_logging(level: str, secrets: Iterable[str]) -> None:
+    """Log to stderr at ``level``, redacting ``secrets``; discord.py's own loggers are included."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)-8s %(name)s: %(message)s", secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # httpx2 logs every request URL at INFO; proxy image URLs can carry signed tokens.
+    logging.getLogger("httpx2").setLevel(max(logging.WARNING, root.level))

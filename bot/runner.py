@@ -1,0 +1,88 @@
+"""Opening every resource, running the bot, and closing everything again, in one place."""
+
+import asyncio
+import logging
+import signal
+from contextlib import AsyncExitStack, suppress
+
+import discord
+import httpx2
+import openai
+
+from bot.client import ImagineBot, Services
+from bot.command_sync import sync_commands_if_changed
+from bot.config import Settings
+from bot.health import heartbeat_path
+from bot.services.capabilities import capabilities_for
+from bot.services.downloads import ImageDownloader
+from bot.services.images import ImageGenerator
+from storage.database import open_database
+from storage.state import BotStateRepository
+
+log = logging.getLogger(__name__)
+
+DOWNLOAD_TIMEOUT_SECONDS = 30.0
+
+
+def point_rest_at(base_url: str) -> None:
+    """Send every Discord REST call (interaction callbacks and webhooks included) to ``base_url``.
+
+    discord.py builds each route from this one class attribute; REST proxies such as nirn-proxy rely on it too.
+    """
+    discord.http.Route.BASE = base_url
+
+
+async def serve(settings: Settings, *, shutdown: asyncio.Event | None = None) -> None:
+    """Run the bot until ``shutdown`` is set, SIGTERM/SIGINT arrives, or the connection ends for good."""
+    shutdown = shutdown or asyncio.Event()
+    point_rest_at(settings.discord_api_base_url)
+    async with AsyncExitStack() as stack:
+        database = await stack.enter_async_context(open_database(settings.database_path))
+        state = BotStateRepository(database)
+        http = await stack.enter_async_context(
+            httpx2.AsyncClient(timeout=DOWNLOAD_TIMEOUT_SECONDS, follow_redirects=True)
+        )
+        client = await stack.enter_async_context(
+            openai.AsyncOpenAI(
+                api_key=settings.openai_api_key.reveal(),
+                base_url=settings.openai_base_url,
+                timeout=settings.openai_timeout,
+                max_retries=settings.openai_max_retries,
+            )
+        )
+        generator = ImageGenerator(
+            client,
+            capabilities_for(settings.image_model),
+            ImageDownloader(http, timeout=DOWNLOAD_TIMEOUT_SECONDS),
+            concurrency=settings.image_concurrency,
+        )
+        services = Services(generator=generator, safety_salt=await state.safety_salt())
+        bot = await stack.enter_async_context(
+            ImagineBot(services, heartbeat_file=heartbeat_path(settings.database_path))
+        )
+        await bot.login(settings.discord_token.reveal())
+        assert bot.application_id is not None  # noqa: S101 - login() always fetches it
+        await sync_commands_if_changed(
+            bot.tree, state, application_id=bot.application_id, guild_ids=settings.command_guild_ids
+        )
+        await _run_until_shutdown(bot, shutdown)
+
+
+async def _run_until_shutdown(bot: ImagineBot, shutdown: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with suppress(NotImplementedError, RuntimeError):  # not on Windows / not in the main thread
+            loop.add_signal_handler(signum, shutdown.set)
+    connection = asyncio.create_task(bot.connect(), name="discord-connection")
+    stop = asyncio.create_task(shutdown.wait(), name="shutdown-wait")
+    try:
+        await asyncio.wait({connection, stop}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stop.cancel()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signum)
+        log.info("Shutting down")
+        await bot.close()
+        # Surfaces a fatal connection error (bad token, disallowed intents) once the bot is closed.
+        await connection

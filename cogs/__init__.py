@@ -1,0 +1,1 @@
+"""Discord adapters, one per feature: each translates interactions to service calls and back."""

@@ -1,0 +1,79 @@
+"""Settings: defaults, parsing, and one clear error naming the bad key."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import DISCORD_API_DEFAULT, IMAGE_MODEL_DEFAULT, ConfigError, load_settings
+
+REQUIRED = {"DISCORD_TOKEN": "discord-secret-token", "OPENAI_API_KEY": "sk-secret-key"}
+
+
+def test_defaults_apply_when_only_required_keys_are_set() -> None:
+    settings = load_settings(REQUIRED)
+    assert settings.discord_token.reveal() == "discord-secret-token"
+    assert settings.openai_api_key.reveal() == "sk-secret-key"
+    assert settings.openai_base_url is None
+    assert settings.discord_api_base_url == DISCORD_API_DEFAULT
+    assert settings.database_path == Path("data/bot.db")
+    assert settings.image_model == IMAGE_MODEL_DEFAULT
+    assert settings.command_guild_ids == ()
+    assert settings.log_level == "INFO"
+    assert settings.image_concurrency == 4
+
+
+def test_every_key_is_parsed() -> None:
+    settings = load_settings(
+        REQUIRED
+        | {
+            "OPENAI_BASE_URL": "http://127.0.0.1:9999/v1/",
+            "DISCORD_API_BASE_URL": "http://proxy.internal:8080/api/v10",
+            "DATABASE_URL": "sqlite:////var/lib/bot/bot.db",
+            "IMAGE_MODEL": "gpt-image-2",
+            "COMMAND_GUILD_IDS": " 123456789012345678, ,223456789012345678,123456789012345678",
+            "LOG_LEVEL": "debug",
+            "IMAGE_CONCURRENCY": "8",
+            "OPENAI_TIMEOUT": "30.5",
+            "OPENAI_MAX_RETRIES": "0",
+        }
+    )
+    assert settings.openai_base_url == "http://127.0.0.1:9999/v1"
+    assert settings.discord_api_base_url == "http://proxy.internal:8080/api/v10"
+    assert settings.database_path == Path("/var/lib/bot/bot.db")
+    assert settings.image_model == "gpt-image-2"
+    assert settings.command_guild_ids == (123456789012345678, 223456789012345678)
+    assert settings.log_level == "DEBUG"
+    assert (settings.image_concurrency, settings.openai_timeout, settings.openai_max_retries) == (8, 30.5, 0)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        ({"DISCORD_TOKEN": ""}, "DISCORD_TOKEN"),
+        ({"DISCORD_TOKEN": "has space"}, "DISCORD_TOKEN"),
+        ({"OPENAI_API_KEY": "   "}, "OPENAI_API_KEY"),
+        ({"OPENAI_BASE_URL": "api.openai.com/v1"}, "OPENAI_BASE_URL"),
+        ({"DISCORD_API_BASE_URL": "ftp://x"}, "DISCORD_API_BASE_URL"),
+        ({"DATABASE_URL": "postgres://db/bot"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "sqlite:///"}, "DATABASE_URL"),
+        ({"COMMAND_GUILD_IDS": "123,abc"}, "COMMAND_GUILD_IDS"),
+        ({"LOG_LEVEL": "chatty"}, "LOG_LEVEL"),
+        ({"IMAGE_CONCURRENCY": "0"}, "IMAGE_CONCURRENCY"),
+        ({"IMAGE_CONCURRENCY": "four"}, "IMAGE_CONCURRENCY"),
+        ({"OPENAI_TIMEOUT": "-1"}, "OPENAI_TIMEOUT"),
+        ({"OPENAI_MAX_RETRIES": "99"}, "OPENAI_MAX_RETRIES"),
+    ],
+)
+def test_bad_values_name_their_key(overrides: dict[str, str], key: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(REQUIRED | overrides)
+    assert caught.value.key == key
+    assert str(caught.value).startswith(f"{key}: ")
+    assert "\n" not in str(caught.value)
+
+
+def test_secrets_never_show_in_reprs() -> None:
+    settings = load_settings(REQUIRED)
+    assert "discord-secret-token" not in repr(settings)
+    assert "sk-secret-key" not in repr(settings)
+    assert "sk-secret-key" not in str(settings.openai_api_key)

@@ -1,0 +1,89 @@
+"""Provider failures map to our errors by exception class and ``.code``, using real ``openai`` exceptions."""
+
+import httpx2
+import openai
+import pytest
+
+from bot.services.errors import (
+    BillingExhaustedError,
+    GenerationError,
+    ImageRetrievalError,
+    NotConfiguredError,
+    PolicyRefusalError,
+    ProviderRejectedError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    RateLimitedError,
+)
+from bot.services.images import translate_provider_error
+from bot.texts import error_text
+
+URL = "http://127.0.0.1:1/v1/images/generations"
+
+
+def status_error(
+    cls: type[openai.APIStatusError], status: int, code: str | None, **headers: str
+) -> openai.APIStatusError:
+    request = httpx2.Request("POST", URL)
+    response = httpx2.Response(status, request=request, headers={"x-request-id": "req_123", **headers})
+    # The message deliberately contradicts the code: mapping must never read message text.
+    return cls("content_policy_violation insufficient_quota", response=response, body={"code": code, "message": "m"})
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (status_error(openai.RateLimitError, 429, "rate_limit_exceeded"), RateLimitedError),
+        (status_error(openai.RateLimitError, 429, "insufficient_quota"), BillingExhaustedError),
+        (status_error(openai.BadRequestError, 400, "moderation_blocked"), PolicyRefusalError),
+        (status_error(openai.BadRequestError, 400, "content_policy_violation"), PolicyRefusalError),
+        (status_error(openai.BadRequestError, 400, "invalid_value"), ProviderRejectedError),
+        (status_error(openai.AuthenticationError, 401, "invalid_api_key"), NotConfiguredError),
+        (status_error(openai.PermissionDeniedError, 403, None), NotConfiguredError),
+        (status_error(openai.NotFoundError, 404, "model_not_found"), NotConfiguredError),
+        (status_error(openai.InternalServerError, 503, None), ProviderUnavailableError),
+        (status_error(openai.UnprocessableEntityError, 422, None), ProviderRejectedError),
+    ],
+)
+def test_status_errors_map_by_class_and_code(exc: openai.APIStatusError, expected: type[GenerationError]) -> None:
+    error = translate_provider_error(exc)
+    assert type(error) is expected
+    assert error.request_id == "req_123"
+    assert "content_policy_violation insufficient_quota" not in error_text(error)
+
+
+def test_timeouts_and_connection_failures_are_told_apart() -> None:
+    request = httpx2.Request("POST", URL)
+    assert isinstance(translate_provider_error(openai.APITimeoutError(request)), ProviderTimeoutError)
+    assert isinstance(translate_provider_error(openai.APIConnectionError(request=request)), ProviderUnavailableError)
+
+
+def test_invalid_response_shapes_are_retrieval_errors() -> None:
+    request = httpx2.Request("POST", URL)
+    response = httpx2.Response(200, request=request)
+    assert isinstance(translate_provider_error(openai.APIResponseValidationError(response, None)), ImageRetrievalError)
+
+
+def test_rate_limits_carry_retry_after_into_the_member_text() -> None:
+    error = translate_provider_error(
+        status_error(openai.RateLimitError, 429, "rate_limit_exceeded", **{"retry-after": "20"})
+    )
+    assert isinstance(error, RateLimitedError)
+    assert error.retry_after == 20
+    assert "20 seconds" in error_text(error)
+
+
+def test_each_failure_has_its_own_wording() -> None:
+    kinds = [
+        RateLimitedError(),
+        BillingExhaustedError(),
+        ProviderTimeoutError(),
+        PolicyRefusalError(),
+        NotConfiguredError(),
+        ProviderUnavailableError(),
+        ProviderRejectedError(),
+        ImageRetrievalError(),
+    ]
+    texts = [error_text(kind) for kind in kinds]
+    assert len(set(texts)) == len(texts)
+    assert all(0 < len(t) <= 2000 for t in texts)

@@ -1,0 +1,85 @@
+"""Storage against real SQLite files: pragmas, migrations from every version, atomic state."""
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from storage.database import Database, Migration, MigrationError, bundled_migrations, open_database
+from storage.state import BotStateRepository
+
+
+async def test_a_new_database_gets_wal_and_the_latest_schema(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "bot.db"
+    async with open_database(path) as db:
+        assert await db.schema_version() == len(bundled_migrations())
+        assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"
+        assert (await db.fetchone("PRAGMA foreign_keys"))[0] == 1
+        assert (await db.fetchone("PRAGMA busy_timeout"))[0] == 5000
+    assert path.exists()
+
+
+@pytest.mark.parametrize("start", range(len(bundled_migrations())))
+async def test_every_older_version_migrates_to_the_latest(tmp_path: Path, start: int) -> None:
+    path = tmp_path / "bot.db"
+    migrations = bundled_migrations()
+    async with open_database(path, migrations[:start]) as db:
+        assert await db.schema_version() == start
+    async with open_database(path) as db:
+        assert await db.schema_version() == len(migrations)
+
+
+async def test_a_failing_migration_leaves_the_previous_version_intact(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    good = bundled_migrations()
+    broken = Migration(len(good) + 1, "9999_broken.sql", "CREATE TABLE half_done (x INTEGER);\nNOT SQL;")
+    with pytest.raises(MigrationError, match="9999_broken"):
+        async with open_database(path, [*good, broken]):
+            pass
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == len(good)
+        assert raw.execute("SELECT name FROM sqlite_master WHERE name = 'half_done'").fetchone() is None
+
+
+async def test_a_database_from_a_newer_bot_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    with sqlite3.connect(path) as raw:
+        raw.execute("PRAGMA user_version = 999")
+    with pytest.raises(MigrationError, match="newer"):
+        async with open_database(path):
+            pass
+
+
+async def test_the_safety_salt_is_made_once_even_under_concurrency(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    async with open_database(path) as db:
+        state = BotStateRepository(db)
+        salts = await asyncio.gather(*(state.safety_salt() for _ in range(50)))
+        assert len(set(salts)) == 1
+        assert len(salts[0]) == 32
+    async with open_database(path) as db:
+        assert await BotStateRepository(db).safety_salt() == salts[0]
+
+
+async def test_command_tree_hashes_are_kept_per_scope(tmp_path: Path) -> None:
+    async with open_database(tmp_path / "bot.db") as db:
+        state = BotStateRepository(db)
+        assert await state.command_tree_hash("1:global") is None
+        await state.remember_command_tree_hash("1:global", "aaa")
+        await state.remember_command_tree_hash("1:guild:5", "bbb")
+        await state.remember_command_tree_hash("1:global", "ccc")
+        assert await state.command_tree_hash("1:global") == "ccc"
+        assert await state.command_tree_hash("1:guild:5") == "bbb"
+
+
+async def test_a_failed_transaction_rolls_back(tmp_path: Path) -> None:
+    async def insert_then_fail(db: Database) -> None:
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO bot_state (key, value) VALUES ('k', 'v')")
+            raise RuntimeError
+
+    async with open_database(tmp_path / "bot.db") as db:
+        with pytest.raises(RuntimeError):
+            await insert_then_fail(db)
+        assert await db.fetchone("SELECT value FROM bot_state WHERE key = 'k'") is None
