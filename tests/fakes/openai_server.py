@@ -1,0 +1,505 @@
+"""A local fake of the OpenAI Images and Moderations HTTP API for end-to-end tests.
+
+``FakeOpenAI`` is a real aiohttp server on 127.0.0.1, so the bot talks to it through the real ``openai`` client.
+It records every request, can script failures (errors, rate limits, hangs), and checks every request it receives
+and every response it sends against OpenAI's published OpenAPI spec, collecting problems in ``contract_violations``.
+"""
+
+import asyncio
+import base64
+import io
+import itertools
+import json
+import re
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Self
+
+from aiohttp import web
+from PIL import Image
+
+from tests.fakes.contract import openai_contract
+
+IMAGES_PATH = "/v1/images/generations"
+MODERATIONS_PATH = "/v1/moderations"
+
+MODERATION_CATEGORIES = (
+    "hate",
+    "hate/threatening",
+    "harassment",
+    "harassment/threatening",
+    "illicit",
+    "illicit/violent",
+    "self-harm",
+    "self-harm/intent",
+    "self-harm/instructions",
+    "sexual",
+    "sexual/minors",
+    "violence",
+    "violence/graphic",
+)
+# Categories whose score the omni moderation model also computes from images.
+IMAGE_CATEGORIES = frozenset(
+    {"self-harm", "self-harm/intent", "self-harm/instructions", "sexual", "violence", "violence/graphic"}
+)
+DEFAULT_MODERATION_SCORE = 0.0001
+
+# Values the spec allows in ImagesResponse / streaming events; others are left out or reported as "auto".
+_SPEC_SIZES = frozenset({"1024x1024", "1024x1536", "1536x1024"})
+_SPEC_QUALITIES = frozenset({"low", "medium", "high"})
+_OUTPUT_TOKENS = {"low": 272, "medium": 1056, "high": 4160}
+_SIZE_PATTERN = re.compile(r"(\d+)x(\d+)")
+_MAX_EDGE = 3840  # the largest edge the API accepts (gpt-image-2); also keeps a typo from allocating gigabytes
+
+_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_REQUEST_ID = web.RequestKey("request_id", str)
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@cache
+def gradient_png(size: str) -> bytes:
+    """A real PNG of exactly ``size`` ("WxH"): a smooth colour gradient, small once compressed; cached per size."""
+    width, height = _parse_size(size)
+    horizontal = Image.linear_gradient("L").rotate(90).resize((width, height))
+    vertical = Image.linear_gradient("L").resize((width, height))
+    blue = Image.new("L", (width, height), 160)
+    return _png(Image.merge("RGB", (horizontal, vertical, blue)))
+
+
+@cache
+def partial_png(size: str, index: int) -> bytes:
+    """A flat grey PNG of exactly ``size``: the "blurry" early frame ``index`` of a streamed generation."""
+    shade = 64 + 48 * index
+    return _png(Image.new("RGB", _parse_size(size), (shade, shade, shade)))
+
+
+def _parse_size(size: str) -> tuple[int, int]:
+    match = _SIZE_PATTERN.fullmatch(size)
+    width, height = (int(match[1]), int(match[2])) if match else (0, 0)
+    if not (0 < width <= _MAX_EDGE and 0 < height <= _MAX_EDGE):
+        raise ValueError(f"not a supported WxH size: {size!r}")
+    return width, height
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the fake received it."""
+
+    path: str
+    headers: dict[str, str]  # lower-cased names
+    json: dict[str, Any]  # {} when the body was not a JSON object
+    received_at: float  # time.perf_counter() on arrival, before any latency
+    request_id: str = ""  # the x-request-id the fake answered with
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A scripted error answer; build one with the classmethods (``Failure.hang()`` is attached below the class)."""
+
+    status: int
+    code: str | None
+    error_type: str
+    message: str
+    headers: dict[str, str]
+    hang: bool = False
+    param: str | None = None
+
+    @classmethod
+    def server_error(cls, status: int = 500) -> Self:
+        """An upstream 5xx, which the SDK retries."""
+        message = "The server had an error while processing your request. Sorry about that!"
+        return cls(status, None, "server_error", message, {})
+
+    @classmethod
+    def rate_limited(cls, retry_after: str = "0") -> Self:
+        """A 429 rate limit with ``retry-after`` (seconds) and ``retry-after-ms``.
+
+        The SDK prefers ``retry-after-ms`` and ignores a zero delay (falling back to ~0.5 s exponential backoff), so
+        ``retry-after-ms`` mirrors ``retry_after`` but is at least 1 ms: the default retries almost at once.
+        """
+        retry_after_ms = max(1, round(float(retry_after) * 1000))
+        message = (
+            "Rate limit exceeded for images per minute in organization org-fake. Limit: 5/1min. Current: 6/1min. "
+            "Please try again later."
+        )
+        headers = {"retry-after": retry_after, "retry-after-ms": str(retry_after_ms)}
+        return cls(429, "rate_limit_exceeded", "requests", message, headers)
+
+    @classmethod
+    def insufficient_quota(cls) -> Self:
+        """The 429 an account without credit gets; retrying does not help."""
+        message = (
+            "You exceeded your current quota, please check your plan and billing details. For more information on "
+            "this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors."
+        )
+        return cls(429, "insufficient_quota", "insufficient_quota", message, {})
+
+    @classmethod
+    def moderation_blocked(cls) -> Self:
+        """The GPT image models' safety refusal."""
+        message = (
+            "Your request was rejected by the safety system. If you believe this is an error, contact us at "
+            "help.openai.com and include the request ID."
+        )
+        return cls(400, "moderation_blocked", "image_generation_user_error", message, {})
+
+    @classmethod
+    def content_policy_violation(cls) -> Self:
+        """The retired DALL·E safety refusal, still sent by OpenAI-compatible proxies."""
+        message = (
+            "Your request was rejected as a result of our safety system. Your prompt may contain text that is not "
+            "allowed by our safety system."
+        )
+        return cls(400, "content_policy_violation", "invalid_request_error", message, {})
+
+    @classmethod
+    def unverified_organization(cls) -> Self:
+        """The 403 for GPT image models used by an organization that has not been verified."""
+        message = (
+            "Your organization must be verified to use the model `gpt-image-1`. Please go to: "
+            "https://platform.openai.com/settings/organization/general and click on Verify Organization. If you just "
+            "verified, it can take up to 15 minutes for access to propagate."
+        )
+        return cls(403, None, "invalid_request_error", message, {})
+
+    @classmethod
+    def invalid_api_key(cls) -> Self:
+        """A 401 for a wrong API key."""
+        message = (
+            "Incorrect API key provided: sk-****. You can find your API key at "
+            "https://platform.openai.com/account/api-keys."
+        )
+        return cls(401, "invalid_api_key", "invalid_request_error", message, {})
+
+    @classmethod
+    def bad_request(cls, code: str = "invalid_value", param: str | None = None) -> Self:
+        """A 400 invalid request, e.g. an unsupported ``size``."""
+        message = f"Invalid value for {param!r}." if param else "Invalid request."
+        return cls(400, code, "invalid_request_error", message, {}, param=param)
+
+
+def _hang(cls: type[Failure]) -> Failure:
+    """Never answers until ``release_hung()`` or the server closes, then answers a 500."""
+    return cls(500, None, "server_error", "The request was released without an answer.", {}, hang=True)
+
+
+# ``Failure.hang()`` builds a hanging failure while ``failure.hang`` is the field. Defining the classmethod inside the
+# class body would replace the field's ``False`` default with the classmethod object, so it is attached afterwards.
+Failure.hang = classmethod(_hang)  # type: ignore[assignment,method-assign]
+
+
+@dataclass(frozen=True)
+class _Flag:
+    term: str  # lower-cased
+    category: str
+    score: float
+
+
+@dataclass(frozen=True)
+class _ImageJob:
+    """What one valid image generation request asks for, resolved as the API would."""
+
+    size: str
+    quality: str
+    n: int
+    prompt: str
+
+    @property
+    def usage(self) -> dict[str, Any]:
+        """Token usage roughly like gpt-image-1's (output tokens by quality)."""
+        text_tokens = max(1, len(self.prompt) // 4)
+        output_tokens = _OUTPUT_TOKENS[self.quality] * self.n
+        return {
+            "input_tokens": text_tokens,
+            "output_tokens": output_tokens,
+            "total_tokens": text_tokens + output_tokens,
+            "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": 0},
+        }
+
+
+class FakeOpenAI:
+    """aiohttp.web server bound to 127.0.0.1 port 0 (the real port is read back on start)."""
+
+    def __init__(self) -> None:
+        self.latency = 0.0
+        self.revised_prompt: str | None = None
+        self.respond_with_url = False
+        self.image_factory: Callable[[str], bytes] = gradient_png
+        self.image_requests: list[RecordedRequest] = []
+        self.moderation_requests: list[RecordedRequest] = []
+        self.contract_violations: list[str] = []
+        self._image_failures: deque[Failure] = deque()
+        self._moderation_failures: deque[Failure] = deque()
+        self._flags: list[_Flag] = []
+        self._files: dict[str, bytes] = {}
+        self._request_ids = itertools.count(1)
+        self._arrivals = asyncio.Condition()
+        self._release = asyncio.Event()
+        self._contract = openai_contract()
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+
+        self._app = web.Application(middlewares=[self._assign_request_id])
+        self._app.on_response_prepare.append(self._stamp_request_id)
+        self._app.router.add_post(IMAGES_PATH, self._images)
+        self._app.router.add_post(MODERATIONS_PATH, self._moderations)
+        self._app.router.add_get("/files/{name}", self._file)
+        self._app.router.add_route("*", "/{tail:.*}", self._unknown)
+
+    async def __aenter__(self) -> Self:
+        self._runner = web.AppRunner(self._app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self._port = self._runner.addresses[0][1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release_hung()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+            self._port = None
+
+    @property
+    def origin(self) -> str:
+        """``http://127.0.0.1:<port>``; only while the server runs."""
+        if self._port is None:
+            raise RuntimeError("FakeOpenAI is not running; use `async with FakeOpenAI() as fake`")
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def base_url(self) -> str:
+        """What ``AsyncOpenAI(base_url=...)`` takes."""
+        return f"{self.origin}/v1"
+
+    def fail_next(self, failure: Failure, times: int = 1) -> None:
+        """Answer the next ``times`` image generation requests with ``failure`` (queued FIFO after earlier ones)."""
+        self._image_failures.extend([failure] * times)
+
+    def fail_next_moderation(self, failure: Failure, times: int = 1) -> None:
+        """Answer the next ``times`` moderation requests with ``failure``."""
+        self._moderation_failures.extend([failure] * times)
+
+    def flag(self, term: str, category: str = "violence", score: float = 0.97) -> None:
+        """Moderation flags inputs containing ``term`` (case-insensitive) in ``category`` with ``score``."""
+        if category not in MODERATION_CATEGORIES:
+            raise ValueError(f"unknown moderation category {category!r}")
+        self._flags.append(_Flag(term.lower(), category, score))
+
+    def release_hung(self) -> None:
+        """Let every request stuck in a ``Failure.hang()`` end with its 500; later hangs hang again."""
+        self._release.set()
+        self._release = asyncio.Event()
+
+    async def wait_for_image_requests(self, count: int) -> None:
+        """Return once at least ``count`` image generation requests have arrived."""
+        async with self._arrivals:
+            await self._arrivals.wait_for(lambda: len(self.image_requests) >= count)
+
+    # --- plumbing -------------------------------------------------------------------------------------------------
+
+    @web.middleware
+    async def _assign_request_id(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
+        request[_REQUEST_ID] = f"req_{next(self._request_ids)}"
+        return await handler(request)
+
+    @staticmethod
+    async def _stamp_request_id(request: web.Request, response: web.StreamResponse) -> None:
+        response.headers["x-request-id"] = request[_REQUEST_ID]
+
+    async def _receive(self, request: web.Request) -> tuple[RecordedRequest, Any]:
+        """The request as recorded, and its parsed JSON body (``None`` when it is not JSON)."""
+        received_at = time.perf_counter()
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        record = RecordedRequest(
+            path=request.path,
+            headers={name.lower(): value for name, value in request.headers.items()},
+            json=body if isinstance(body, dict) else {},
+            received_at=received_at,
+            request_id=request[_REQUEST_ID],
+        )
+        return record, body
+
+    def _violations(self, where: str, errors: list[str]) -> list[str]:
+        self.contract_violations.extend(f"{where}: {error}" for error in errors)
+        return errors
+
+    def _json(self, body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+        return web.Response(
+            body=json.dumps(body).encode(), status=status, headers=headers, content_type="application/json"
+        )
+
+    def _error(self, failure: Failure) -> web.Response:
+        error = {"message": failure.message, "type": failure.error_type, "param": failure.param, "code": failure.code}
+        body = {"error": error}
+        self._violations("error response", self._contract.schema_errors("ErrorResponse", body))
+        return self._json(body, failure.status, failure.headers)
+
+    async def _answer_failure(self, failure: Failure) -> web.Response:
+        if failure.hang:
+            await self._release.wait()
+        return self._error(failure)
+
+    def _invalid_request(self, route: str, body: Any) -> web.Response | None:
+        """A 400 like the real API's when the body breaks the spec (the problem is also a contract violation)."""
+        errors = self._violations(f"POST /v1{route} request", self._contract.request_errors("POST", route, body))
+        if not errors:
+            return None
+        return self._error(Failure(400, None, "invalid_request_error", errors[0], {}))
+
+    # --- images ---------------------------------------------------------------------------------------------------
+
+    async def _images(self, request: web.Request) -> web.StreamResponse:
+        record, raw = await self._receive(request)
+        async with self._arrivals:
+            self.image_requests.append(record)
+            self._arrivals.notify_all()
+        failure = self._image_failures.popleft() if self._image_failures else None
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        if (invalid := self._invalid_request("/images/generations", raw)) is not None:
+            return invalid
+        if failure is not None:
+            return await self._answer_failure(failure)
+
+        body = record.json
+        size = body.get("size") or "auto"
+        size = "1024x1024" if size == "auto" else size
+        try:
+            _parse_size(size)
+        except ValueError:
+            return self._error(Failure.bad_request(param="size"))
+        quality = body.get("quality") if body.get("quality") in _SPEC_QUALITIES else "high"
+        job = _ImageJob(size=size, quality=quality, n=body.get("n") or 1, prompt=body["prompt"])
+        if body.get("stream"):
+            return await self._stream_images(request, job, body.get("partial_images") or 0)
+        return self._json(self._images_response(request[_REQUEST_ID], job))
+
+    def _images_response(self, request_id: str, job: _ImageJob) -> dict[str, Any]:
+        image = self.image_factory(job.size)
+        if self.respond_with_url:
+            # Like an OpenAI-compatible proxy serving a DALL·E-style model: URLs and no GPT image metadata.
+            items: list[dict[str, Any]] = []
+            for index in range(job.n):
+                name = f"{request_id}-{index}.png"
+                self._files[name] = image
+                items.append({"url": f"{self.origin}/files/{name}"})
+            body: dict[str, Any] = {"created": int(time.time()), "data": items}
+        else:
+            encoded = base64.b64encode(image).decode()
+            body = {
+                "created": int(time.time()),
+                "data": [{"b64_json": encoded} for _ in range(job.n)],
+                "quality": job.quality,
+                "output_format": "png",
+                "background": "opaque",
+                "usage": job.usage,
+            }
+            if job.size in _SPEC_SIZES:
+                body["size"] = job.size
+        if self.revised_prompt is not None:
+            for item in body["data"]:
+                item["revised_prompt"] = self.revised_prompt
+        self._violations(
+            f"POST {IMAGES_PATH} response", self._contract.response_errors("POST", "/images/generations", 200, body)
+        )
+        return body
+
+    async def _stream_images(self, request: web.Request, job: _ImageJob, partial_images: int) -> web.StreamResponse:
+        """Server-sent events as the real API sends them: ``event: <type>`` + ``data: <json>``, no ``[DONE]``."""
+        common = {
+            "created_at": int(time.time()),
+            "size": job.size if job.size in _SPEC_SIZES else "auto",
+            "quality": job.quality,
+            "background": "opaque",
+            "output_format": "png",
+        }
+        events: list[tuple[str, dict[str, Any]]] = []
+        for index in range(partial_images):
+            b64 = base64.b64encode(partial_png(job.size, index)).decode()
+            event = {"type": "image_generation.partial_image", "b64_json": b64, **common, "partial_image_index": index}
+            events.append(("ImageGenPartialImageEvent", event))
+        final = base64.b64encode(self.image_factory(job.size)).decode()
+        for _ in range(job.n):
+            event = {"type": "image_generation.completed", "b64_json": final, **common, "usage": job.usage}
+            events.append(("ImageGenCompletedEvent", event))
+
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        for schema, event in events:
+            self._violations(f"POST {IMAGES_PATH} stream event", self._contract.schema_errors(schema, event))
+            await response.write(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())
+        await response.write_eof()
+        return response
+
+    async def _file(self, request: web.Request) -> web.Response:
+        image = self._files.get(request.match_info["name"])
+        if image is None:
+            return self._error(Failure(404, None, "invalid_request_error", "No such file.", {}))
+        return web.Response(body=image, content_type="image/png")
+
+    # --- moderations ----------------------------------------------------------------------------------------------
+
+    async def _moderations(self, request: web.Request) -> web.Response:
+        record, raw = await self._receive(request)
+        self.moderation_requests.append(record)
+        failure = self._moderation_failures.popleft() if self._moderation_failures else None
+        if (invalid := self._invalid_request("/moderations", raw)) is not None:
+            return invalid
+        if failure is not None:
+            return await self._answer_failure(failure)
+
+        inputs = record.json["input"]
+        if isinstance(inputs, str):
+            results = [self._moderation_result([inputs], has_image=False)]
+        elif all(isinstance(item, str) for item in inputs):
+            results = [self._moderation_result([item], has_image=False) for item in inputs]
+        else:  # multimodal parts are classified together into one result
+            texts = [part["text"] for part in inputs if part["type"] == "text"]
+            has_image = any(part["type"] == "image_url" for part in inputs)
+            results = [self._moderation_result(texts, has_image=has_image)]
+        body = {
+            "id": f"modr-{request[_REQUEST_ID]}",
+            "model": record.json.get("model", "omni-moderation-latest"),
+            "results": results,
+        }
+        self._violations(
+            f"POST {MODERATIONS_PATH} response", self._contract.response_errors("POST", "/moderations", 200, body)
+        )
+        return self._json(body)
+
+    def _moderation_result(self, texts: list[str], *, has_image: bool) -> dict[str, Any]:
+        scores = dict.fromkeys(MODERATION_CATEGORIES, DEFAULT_MODERATION_SCORE)
+        flagged: set[str] = set()
+        for flag in self._flags:
+            if any(flag.term in text.lower() for text in texts):
+                scores[flag.category] = max(scores[flag.category], flag.score)
+                flagged.add(flag.category)
+        input_types = (["text"] if texts else []) + (["image"] if has_image else [])
+        return {
+            "flagged": bool(flagged),
+            "categories": {category: category in flagged for category in MODERATION_CATEGORIES},
+            "category_scores": scores,
+            "category_applied_input_types": {
+                category: [kind for kind in input_types if kind == "text" or category in IMAGE_CATEGORIES]
+                for category in MODERATION_CATEGORIES
+            },
+        }
+
+    # --- anything else --------------------------------------------------------------------------------------------
+
+    async def _unknown(self, request: web.Request) -> web.Response:
+        self.contract_violations.append(f"unknown route: {request.method} {request.path}")
+        message = f"Invalid URL ({request.method} {request.path})"
+        return self._error(Failure(404, None, "invalid_request_error", message, {}))

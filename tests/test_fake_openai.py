@@ -1,0 +1,372 @@
+"""Tests of the fake OpenAI server, driven through the real ``openai.AsyncOpenAI`` client."""
+
+import asyncio
+import base64
+import io
+import json
+import time
+from collections.abc import AsyncIterator
+
+import httpx2
+import openai
+import pytest
+from openai.types import ImageGenCompletedEvent, ImageGenPartialImageEvent
+from PIL import Image
+
+from tests.fakes.openai_server import Failure, FakeOpenAI
+
+PROMPT = "a lighthouse at dusk"
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """The size of a PNG, after Pillow has fully decoded it."""
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.format == "PNG"
+        image.load()
+        return image.size
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeOpenAI]:
+    async with FakeOpenAI() as server:
+        yield server
+        assert server.contract_violations == []
+
+
+@pytest.fixture
+async def client(fake: FakeOpenAI) -> AsyncIterator[openai.AsyncOpenAI]:
+    async with openai.AsyncOpenAI(base_url=fake.base_url, api_key="sk-test", max_retries=0, timeout=5) as sdk:
+        yield sdk
+
+
+async def test_generate_returns_n_pngs_of_the_requested_size(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
+    result = await client.images.generate(
+        model="gpt-image-1", prompt=PROMPT, n=2, size="1536x1024", quality="low", safety_identifier="user-hash-1"
+    )
+
+    assert len(result.data) == 2
+    for item in result.data:
+        assert item.url is None
+        assert item.b64_json is not None
+        assert png_size(base64.b64decode(item.b64_json)) == (1536, 1024)
+    assert (result.size, result.quality, result.output_format) == ("1536x1024", "low", "png")
+    assert result.usage is not None
+    assert result.usage.total_tokens > 0
+    [recorded] = fake.image_requests
+    assert recorded.path == "/v1/images/generations"
+    assert recorded.json["safety_identifier"] == "user-hash-1"
+    assert recorded.json["prompt"] == PROMPT
+    assert recorded.headers["authorization"] == "Bearer sk-test"
+
+
+async def test_auto_size_means_1024_square_and_revised_prompt_is_echoed(
+    fake: FakeOpenAI, client: openai.AsyncOpenAI
+) -> None:
+    fake.revised_prompt = "A tall lighthouse glowing at dusk"
+
+    result = await client.images.generate(model="gpt-image-1", prompt=PROMPT)
+
+    [item] = result.data
+    assert item.revised_prompt == "A tall lighthouse glowing at dusk"
+    assert item.b64_json is not None
+    assert png_size(base64.b64decode(item.b64_json)) == (1024, 1024)
+
+
+async def test_raw_json_answer_has_exact_content_type_and_request_id(fake: FakeOpenAI) -> None:
+    async with httpx2.AsyncClient() as http:
+        response = await http.post(f"{fake.base_url}/images/generations", json={"prompt": PROMPT, "size": "256x256"})
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["x-request-id"] == fake.image_requests[0].request_id == "req_1"
+    assert "size" not in response.json()  # the spec's ImagesResponse only names the GPT image sizes
+
+
+async def test_stream_yields_partial_images_then_the_completed_image(client: openai.AsyncOpenAI) -> None:
+    stream = await client.images.generate(
+        model="gpt-image-1", prompt=PROMPT, size="1024x1536", stream=True, partial_images=2
+    )
+    events = [event async for event in stream]
+
+    assert [type(event) for event in events] == [
+        ImageGenPartialImageEvent,
+        ImageGenPartialImageEvent,
+        ImageGenCompletedEvent,
+    ]
+    partials = [event for event in events if isinstance(event, ImageGenPartialImageEvent)]
+    assert [event.partial_image_index for event in partials] == [0, 1]
+    for event in events:
+        assert png_size(base64.b64decode(event.b64_json)) == (1024, 1536)
+
+
+async def test_stream_wire_format_is_event_and_data_lines_without_done(fake: FakeOpenAI) -> None:
+    body = {"model": "gpt-image-1", "prompt": PROMPT, "stream": True, "partial_images": 1}
+    async with httpx2.AsyncClient() as http:
+        response = await http.post(f"{fake.base_url}/images/generations", json=body)
+
+    assert response.headers["content-type"] == "text/event-stream"
+    frames = response.text.split("\n\n")
+    assert frames[-1] == ""  # every frame is terminated by a blank line
+    parsed = [frame.split("\n") for frame in frames[:-1]]
+    assert [lines[0] for lines in parsed] == [
+        "event: image_generation.partial_image",
+        "event: image_generation.completed",
+    ]
+    for event_line, data_line in parsed:
+        assert data_line.startswith("data: ")
+        assert json.loads(data_line.removeprefix("data: "))["type"] == event_line.removeprefix("event: ")
+    assert "[DONE]" not in response.text
+
+
+async def test_respond_with_url_serves_the_png(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
+    fake.respond_with_url = True
+
+    result = await client.images.generate(model="dall-e-3", prompt=PROMPT, size="1024x1792")
+
+    [item] = result.data
+    assert item.b64_json is None
+    assert item.url is not None
+    assert item.url.startswith("http://127.0.0.1:")
+    async with httpx2.AsyncClient() as http:
+        response = await http.get(item.url)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+    assert png_size(response.content) == (1024, 1792)
+
+
+async def test_image_factory_can_be_replaced(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
+    requested: list[str] = []
+
+    def factory(size: str) -> bytes:
+        requested.append(size)
+        return b"not really an image"
+
+    fake.image_factory = factory
+
+    result = await client.images.generate(model="gpt-image-1", prompt=PROMPT, size="1024x1024")
+
+    assert requested == ["1024x1024"]
+    assert result.data is not None
+    assert result.data[0].b64_json == base64.b64encode(b"not really an image").decode()
+
+
+@pytest.mark.parametrize(
+    ("failure", "error_class", "expected"),
+    [
+        pytest.param(
+            Failure.moderation_blocked(),
+            openai.BadRequestError,
+            ("moderation_blocked", "image_generation_user_error"),
+            id="moderation_blocked",
+        ),
+        pytest.param(
+            Failure.content_policy_violation(),
+            openai.BadRequestError,
+            ("content_policy_violation", "invalid_request_error"),
+            id="content_policy_violation",
+        ),
+        pytest.param(
+            Failure.bad_request(param="size"),
+            openai.BadRequestError,
+            ("invalid_value", "invalid_request_error"),
+            id="bad_request",
+        ),
+        pytest.param(
+            Failure.insufficient_quota(),
+            openai.RateLimitError,
+            ("insufficient_quota", "insufficient_quota"),
+            id="insufficient_quota",
+        ),
+        pytest.param(
+            Failure.rate_limited(), openai.RateLimitError, ("rate_limit_exceeded", "requests"), id="rate_limited"
+        ),
+        pytest.param(
+            Failure.unverified_organization(),
+            openai.PermissionDeniedError,
+            (None, "invalid_request_error"),
+            id="unverified_organization",
+        ),
+        pytest.param(
+            Failure.invalid_api_key(),
+            openai.AuthenticationError,
+            ("invalid_api_key", "invalid_request_error"),
+            id="invalid_api_key",
+        ),
+        pytest.param(Failure.server_error(), openai.InternalServerError, (None, "server_error"), id="server_error"),
+        pytest.param(Failure.server_error(503), openai.InternalServerError, (None, "server_error"), id="server_503"),
+    ],
+)
+async def test_failures_map_to_sdk_errors(
+    fake: FakeOpenAI,
+    client: openai.AsyncOpenAI,
+    failure: Failure,
+    error_class: type[openai.APIStatusError],
+    expected: tuple[str | None, str],
+) -> None:
+    fake.fail_next(failure)
+
+    with pytest.raises(error_class) as caught:
+        await client.images.generate(model="gpt-image-1", prompt=PROMPT)
+
+    error = caught.value
+    assert (error.code, error.type) == expected
+    assert error.status_code == failure.status
+    assert error.param == failure.param
+    assert error.message.endswith(failure.message)
+    [recorded] = fake.image_requests
+    assert error.request_id == recorded.request_id
+    assert error.request_id is not None
+    assert error.request_id.startswith("req_")
+
+
+async def test_rate_limit_headers(fake: FakeOpenAI) -> None:
+    fake.fail_next(Failure.rate_limited("2"))
+    async with httpx2.AsyncClient() as http:
+        response = await http.post(f"{fake.base_url}/images/generations", json={"prompt": PROMPT})
+
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "2"
+    assert response.headers["retry-after-ms"] == "2000"
+    assert Failure.rate_limited().headers == {"retry-after": "0", "retry-after-ms": "1"}
+
+
+async def test_sdk_retries_scripted_failures_then_succeeds(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
+    fake.fail_next(Failure.rate_limited(), times=2)
+    started = time.perf_counter()
+
+    result = await client.with_options(max_retries=2).images.generate(model="gpt-image-1", prompt=PROMPT)
+
+    # retry-after-ms: 1 makes the SDK wait 1 ms instead of its 0.5 s / 1 s exponential backoff.
+    assert time.perf_counter() - started < 0.5
+    assert result.data is not None
+    assert len(result.data) == 1
+    assert [request.headers["x-stainless-retry-count"] for request in fake.image_requests] == ["0", "1", "2"]
+
+
+async def test_failures_are_consumed_in_order(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
+    fake.fail_next(Failure.invalid_api_key())
+    fake.fail_next(Failure.moderation_blocked())
+
+    with pytest.raises(openai.AuthenticationError):
+        await client.images.generate(model="gpt-image-1", prompt=PROMPT)
+    with pytest.raises(openai.BadRequestError):
+        await client.images.generate(model="gpt-image-1", prompt=PROMPT)
+    result = await client.images.generate(model="gpt-image-1", prompt=PROMPT)
+
+    assert result.data is not None
+    assert len(fake.image_requests) == 3
+
+
+async def test_hang_times_the_client_out(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
+    fake.fail_next(Failure.hang())
+
+    with pytest.raises(openai.APITimeoutError):
+        await client.with_options(timeout=0.2).images.generate(model="gpt-image-1", prompt=PROMPT)
+
+    assert len(fake.image_requests) == 1
+    fake.release_hung()
+
+
+async def test_wait_for_image_requests_while_a_request_hangs(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
+    fake.fail_next(Failure.hang())
+    call = asyncio.create_task(client.images.generate(model="gpt-image-1", prompt=PROMPT))
+
+    await fake.wait_for_image_requests(1)
+
+    assert not call.done()
+    fake.release_hung()
+    with pytest.raises(openai.InternalServerError):
+        await call
+
+
+async def test_latency_delays_the_answer_but_not_the_arrival(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
+    fake.latency = 0.1
+
+    await client.images.generate(model="gpt-image-1", prompt=PROMPT)
+
+    answered = time.perf_counter()
+    [recorded] = fake.image_requests
+    assert answered - recorded.received_at >= 0.1
+
+
+async def test_invalid_request_is_rejected_and_noted(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
+    with pytest.raises(openai.BadRequestError):
+        await client.images.generate(model="gpt-image-1", prompt=PROMPT, n=11)
+
+    [violation] = fake.contract_violations
+    assert "at n: 11 is greater than the maximum of 10" in violation
+    fake.contract_violations.clear()
+
+
+async def test_unknown_route_is_an_openai_style_404(fake: FakeOpenAI) -> None:
+    async with httpx2.AsyncClient() as http:
+        response = await http.get(f"{fake.base_url}/images/generations")
+
+    assert response.status_code == 404
+    assert response.headers["x-request-id"].startswith("req_")
+    assert response.json() == {
+        "error": {
+            "message": "Invalid URL (GET /v1/images/generations)",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": None,
+        }
+    }
+    assert fake.contract_violations == ["unknown route: GET /v1/images/generations"]
+    fake.contract_violations.clear()
+
+
+async def test_moderation_is_not_flagged_by_default(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
+    response = await client.moderations.create(model="omni-moderation-latest", input=PROMPT)
+
+    [result] = response.results
+    assert result.flagged is False
+    assert not any(result.categories.model_dump().values())
+    assert max(result.category_scores.model_dump().values()) < 0.01
+    assert fake.moderation_requests[0].json["input"] == PROMPT
+
+
+async def test_flagged_term_flags_its_category(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
+    fake.flag("knife", "violence")
+
+    response = await client.moderations.create(
+        model="omni-moderation-latest", input=["a cat", "a man with a KNIFE", "a dog"]
+    )
+
+    assert [result.flagged for result in response.results] == [False, True, False]
+    flagged = response.results[1]
+    assert flagged.categories.violence is True
+    assert flagged.categories.sexual is False
+    assert flagged.category_scores.violence == 0.97
+
+
+async def test_multimodal_moderation_gives_one_result(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
+    fake.flag("knife", "violence/graphic", score=0.8)
+    image = base64.b64encode(b"\x89PNG fake bytes").decode()
+
+    response = await client.moderations.create(
+        model="omni-moderation-latest",
+        input=[
+            {"type": "text", "text": "knife"},
+            {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{image}"}},
+        ],
+    )
+
+    [result] = response.results
+    assert result.flagged is True
+    assert result.categories.violence_graphic is True
+    assert result.category_scores.violence_graphic == 0.8
+    assert result.category_applied_input_types.violence == ["text", "image"]
+    assert result.category_applied_input_types.hate == ["text"]
+
+
+async def test_moderation_outage(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
+    fake.fail_next_moderation(Failure.server_error(502))
+
+    with pytest.raises(openai.InternalServerError) as caught:
+        await client.moderations.create(model="omni-moderation-latest", input=PROMPT)
+    response = await client.moderations.create(model="omni-moderation-latest", input=PROMPT)
+
+    assert caught.value.status_code == 502
+    assert response.results[0].flagged is False
+    assert fake.image_requests == []
