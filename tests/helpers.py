@@ -1,0 +1,35 @@
+"""Helpers shared by the end-to-end tests."""
+
+import io
+
+from PIL import Image
+
+from tests.fakes.discord_server import FakeDiscord, FakeUser, InteractionRecord
+
+EPHEMERAL = 64
+DEFERRED_CHANNEL_MESSAGE = 5
+CHANNEL_MESSAGE = 4
+ACK_DEADLINE_SECONDS = 3.0
+MEMBER = FakeUser(id=345678901234567890, name="fox_fan")
+
+
+async def imagine(fake: FakeDiscord, prompt: str, *, user: FakeUser = MEMBER, **options: object) -> InteractionRecord:
+    """Invoke ``/imagine`` as ``user`` through the fake gateway."""
+    return await fake.invoke_slash("imagine", {"prompt": prompt, **options}, user=user)
+
+
+async def wait_for_result(fake: FakeDiscord, record: InteractionRecord) -> None:
+    """Wait until the interaction's public response carries its pictures."""
+    await fake.wait_for(lambda: record.original is not None and bool(record.original.attachments))
+
+
+def decoded(data: bytes) -> Image.Image:
+    """``data`` fully decoded by Pillow (raises if it is not an image)."""
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def fields_of(embed: dict) -> dict[str, str]:
+    """An embed's fields as name -> value."""
+    return {field["name"]: field["value"] for field in embed.get("fields", [])}

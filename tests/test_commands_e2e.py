@@ -1,0 +1,53 @@
+"""Command registration: bulk overwrite only when the tree changed, globally or in the configured guilds."""
+
+import sqlite3
+
+from tests.conftest import StartBot
+from tests.fakes.discord_server import GUILD_ID, FakeDiscord
+
+STRING, INTEGER = 3, 4
+
+
+async def test_the_first_start_registers_imagine_globally(start_bot: StartBot, fake_discord: FakeDiscord) -> None:
+    bot = await start_bot()
+    await bot.stop()
+    ((scope, payload),) = fake_discord.command_registrations
+    assert scope == "global"
+    (command,) = payload
+    assert command["name"] == "imagine"
+    options = {option["name"]: option for option in command["options"]}
+    assert options["prompt"]["type"] == STRING
+    assert options["prompt"]["required"] is True
+    assert (options["prompt"]["min_length"], options["prompt"]["max_length"]) == (1, 4000)
+    assert [c["value"] for c in options["size"]["choices"]] == ["square", "landscape", "portrait"]
+    assert [c["value"] for c in options["quality"]["choices"]] == ["low", "medium", "high"]
+    assert options["count"]["type"] == INTEGER
+    assert (options["count"]["min_value"], options["count"]["max_value"]) == (1, 4)
+    assert command["contexts"] == [0], "guild only"
+
+
+async def test_a_restart_with_an_unchanged_tree_registers_nothing(
+    start_bot: StartBot, fake_discord: FakeDiscord
+) -> None:
+    await (await start_bot()).stop()
+    await (await start_bot()).stop()
+    assert len(fake_discord.command_registrations) == 1
+
+
+async def test_a_changed_tree_is_registered_again(start_bot: StartBot, fake_discord: FakeDiscord) -> None:
+    first = await start_bot()
+    await first.stop()
+    # What an upgrade that changes a command looks like from the database's side: the stored hash no longer matches.
+    with sqlite3.connect(first.settings.database_path) as raw:
+        raw.execute("UPDATE bot_state SET value = 'stale' WHERE key LIKE 'command_tree_hash:%'")
+    await (await start_bot()).stop()
+    await (await start_bot()).stop()
+    assert len(fake_discord.command_registrations) == 2
+
+
+async def test_guild_ids_register_in_those_guilds_only(start_bot: StartBot, fake_discord: FakeDiscord) -> None:
+    await (await start_bot(COMMAND_GUILD_IDS=str(GUILD_ID))).stop()
+    ((scope, payload),) = fake_discord.command_registrations
+    assert scope == f"guild:{GUILD_ID}"
+    assert [c["name"] for c in payload] == ["imagine"]
+    assert fake_discord.registered_commands("global") == []

@@ -1,0 +1,175 @@
+"""End to end: the real bot against the fake Discord and fake OpenAI, asserting on what Discord receives."""
+
+import io
+import random
+import re
+
+import pytest
+from PIL import Image
+
+from tests.conftest import RunningBot, StartBot
+from tests.fakes.discord_server import FakeDiscord, FakeUser
+from tests.fakes.openai_server import FakeOpenAI
+from tests.helpers import (
+    ACK_DEADLINE_SECONDS,
+    CHANNEL_MESSAGE,
+    DEFERRED_CHANNEL_MESSAGE,
+    EPHEMERAL,
+    MEMBER,
+    decoded,
+    fields_of,
+    imagine,
+    wait_for_result,
+)
+
+
+async def test_a_member_gets_a_public_picture(
+    running_bot: RunningBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    record = await imagine(fake_discord, "a red fox in the snow", size="landscape", quality="high")
+    await wait_for_result(fake_discord, record)
+
+    ack = record.callbacks[0]
+    assert ack.type == DEFERRED_CHANNEL_MESSAGE
+    assert not (ack.data or {}).get("flags", 0) & EPHEMERAL, "the thinking placeholder must be public"
+    assert ack.received_at - record.dispatched_at < ACK_DEADLINE_SECONDS
+    assert len(record.callbacks) == 1
+
+    message = record.original
+    assert message is not None
+    assert not message.ephemeral
+    assert not message.deleted
+    assert message.allowed_mentions == {"parse": []}
+    (attachment,) = message.attachments
+    (embed,) = message.embeds
+    assert embed["image"]["url"] == f"attachment://{attachment.filename}"
+    assert decoded(attachment.data).size == (1536, 1024)
+    assert embed["description"] == "a red fox in the snow"
+    fields = fields_of(embed)
+    assert fields["Requested by"] == f"<@{MEMBER.id}>"
+    assert fields["Model"] == "gpt-image-1-mini"
+    assert fields["Size"] == "1536x1024"
+    assert fields["Quality"] == "high"
+    assert re.fullmatch(r"\d+\.\d s", fields["Took"])
+
+    (sent,) = fake_openai.image_requests
+    assert sent.json["model"] == "gpt-image-1-mini"
+    assert sent.json["prompt"] == "a red fox in the snow"
+    assert (sent.json["n"], sent.json["size"], sent.json["quality"]) == (1, "1536x1024", "high")
+    identifier = sent.json["safety_identifier"]
+    assert str(MEMBER.id) not in identifier
+    assert re.fullmatch(r"[0-9a-f]{64}", identifier)
+
+
+async def test_the_safety_identifier_is_stable_per_member_and_differs_between_members(
+    running_bot: RunningBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    other = FakeUser(id=456789012345678901, name="other")
+    for user in (MEMBER, MEMBER, other):
+        await wait_for_result(fake_discord, await imagine(fake_discord, "a lighthouse", user=user))
+    first, second, third = (r.json["safety_identifier"] for r in fake_openai.image_requests)
+    assert first == second != third
+
+
+async def test_a_chinese_prompt_with_several_pictures_arrives_in_one_message(
+    running_bot: RunningBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    prompt = "一只在夕阳下奔跑的狗"
+    record = await imagine(fake_discord, prompt, count=3, size="portrait")
+    await fake_discord.wait_for(lambda: record.original is not None and len(record.original.attachments) == 3)
+
+    message = record.original
+    assert message is not None
+    assert message.embeds[0]["description"] == prompt
+    assert [e["image"]["url"] for e in message.embeds] == [f"attachment://{a.filename}" for a in message.attachments]
+    assert len({a.filename for a in message.attachments}) == 3
+    assert all(decoded(a.data).size == (1024, 1536) for a in message.attachments)
+    assert fake_openai.image_requests[0].json["prompt"] == prompt
+    assert fake_openai.image_requests[0].json["n"] == 3
+
+
+async def test_the_revised_prompt_is_shown(
+    running_bot: RunningBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.revised_prompt = "A photorealistic red fox, **snow** falling, @here"
+    record = await imagine(fake_discord, "fox")
+    await wait_for_result(fake_discord, record)
+    assert record.original is not None
+    revised = fields_of(record.original.embeds[0])["Revised prompt"]
+    assert "\\*\\*snow\\*\\*" in revised
+    assert "@here" not in revised
+
+
+async def test_user_text_cannot_ping_or_format(running_bot: RunningBot, fake_discord: FakeDiscord) -> None:
+    prompt = "@everyone @here <@&234567890123456789> <@123456789012345678> **loud** ||spoiler|| \u202eevil"
+    record = await imagine(fake_discord, prompt)
+    await wait_for_result(fake_discord, record)
+    message = record.original
+    assert message is not None
+    description = message.embeds[0]["description"]
+    for raw in ("@everyone", "@here", "<@&234567890123456789>", "<@123456789012345678>", "**loud**", "\u202e"):
+        assert raw not in description
+    assert message.allowed_mentions == {"parse": []}
+
+
+async def test_a_proxy_url_is_downloaded_and_uploaded_as_a_file(
+    start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    await start_bot(IMAGE_MODEL="dall-e-3")
+    fake_openai.respond_with_url = True
+    record = await imagine(fake_discord, "an old-school lighthouse", quality="high")
+    await wait_for_result(fake_discord, record)
+    assert record.original is not None
+    (attachment,) = record.original.attachments
+    assert decoded(attachment.data).format == "PNG"
+    assert "http" not in record.original.embeds[0]["image"]["url"].removeprefix("attachment://")
+    sent = fake_openai.image_requests[0].json
+    assert (sent["model"], sent["quality"]) == ("dall-e-3", "hd")
+
+
+async def test_an_image_over_the_guild_upload_limit_is_reencoded_to_fit(
+    running_bot: RunningBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    limit = 10 * 1024 * 1024  # a server without boosts
+    noise = Image.frombytes("RGB", (2048, 2048), random.Random(1).randbytes(2048 * 2048 * 3))
+    buffer = io.BytesIO()
+    noise.save(buffer, format="PNG")
+    huge = buffer.getvalue()
+    assert len(huge) > limit
+    fake_openai.image_factory = lambda size: huge
+
+    record = await imagine(fake_discord, "static")
+    await wait_for_result(fake_discord, record)
+    assert record.original is not None
+    (attachment,) = record.original.attachments
+    assert len(attachment.data) <= limit
+    assert attachment.filename.endswith(".jpg")
+    assert decoded(attachment.data).format == "JPEG"
+
+
+@pytest.mark.parametrize(
+    ("env", "options", "expected"),
+    [
+        ({"IMAGE_MODEL": "dall-e-3"}, {"count": 2}, "at most 1 image"),
+        ({"IMAGE_MODEL": "dall-e-3"}, {"quality": "low"}, "quality medium, high"),
+        ({"IMAGE_MODEL": "dall-e-2"}, {"size": "portrait"}, "only makes square"),
+        ({"IMAGE_MODEL": "dall-e-2"}, {"prompt": "x" * 1001}, "at most 1000 characters"),
+    ],
+)
+async def test_a_bad_combination_is_refused_privately_before_any_upstream_call(
+    start_bot: StartBot,
+    fake_discord: FakeDiscord,
+    fake_openai: FakeOpenAI,
+    env: dict[str, str],
+    options: dict[str, object],
+    expected: str,
+) -> None:
+    await start_bot(**env)
+    record = await fake_discord.invoke_slash("imagine", {"prompt": "a cat"} | options, user=MEMBER)
+    await fake_discord.wait_for(lambda: bool(record.callbacks))
+    (callback,) = record.callbacks
+    assert callback.type == CHANNEL_MESSAGE
+    assert callback.data is not None
+    assert callback.data["flags"] & EPHEMERAL
+    assert expected in callback.data["content"]
+    assert fake_openai.image_requests == []

@@ -1,0 +1,35 @@
+"""Two hundred members invoking /imagine at once: every one acknowledged in time and answered."""
+
+import asyncio
+import statistics
+
+from tests.conftest import StartBot
+from tests.fakes.discord_server import FakeDiscord, FakeUser
+from tests.fakes.openai_server import FakeOpenAI
+from tests.helpers import ACK_DEADLINE_SECONDS, DEFERRED_CHANNEL_MESSAGE, imagine
+
+MEMBERS = 200
+
+
+async def test_two_hundred_members_at_once(
+    start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    await start_bot(IMAGE_CONCURRENCY="8", LOG_LEVEL="INFO")
+    fake_openai.latency = 0.05
+    members = [FakeUser(id=500000000000000000 + i, name=f"member{i}") for i in range(MEMBERS)]
+    records = await asyncio.gather(
+        *(imagine(fake_discord, f"picture number {i}", user=member) for i, member in enumerate(members))
+    )
+    await fake_discord.wait_for(
+        lambda: all(r.original is not None and r.original.attachments for r in records), timeout=120
+    )
+
+    acks = sorted(r.acked_at - r.dispatched_at for r in records if r.acked_at is not None)
+    assert len(acks) == MEMBERS
+    assert all(r.callbacks[0].type == DEFERRED_CHANNEL_MESSAGE for r in records)
+    assert acks[-1] < ACK_DEADLINE_SECONDS, f"slowest acknowledgement took {acks[-1]:.3f} s"
+    assert len(fake_openai.image_requests) == MEMBERS
+    assert not any(r.followups for r in records)
+    p50 = statistics.median(acks)
+    p99 = acks[int(0.99 * (MEMBERS - 1))]
+    print(f"ack latency over {MEMBERS} members: p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")

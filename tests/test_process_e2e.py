@@ -1,0 +1,96 @@
+"""The real ``python -m bot`` process: start-up validation, a full round trip, clean shutdown, secret-free logs."""
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.openai_server import FakeOpenAI
+from tests.helpers import imagine, wait_for_result
+
+REPO = Path(__file__).resolve().parents[1]
+PROCESS_TIMEOUT = 30.0
+
+
+def clean_env(extra: dict[str, str]) -> dict[str, str]:
+    """The inherited environment minus every bot setting, plus ``extra``."""
+    keys = ("DISCORD_", "OPENAI_", "DATABASE_URL", "IMAGE_", "COMMAND_GUILD_IDS", "LOG_LEVEL")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(keys)}
+    return env | {"PYTHONPATH": str(REPO)} | extra
+
+
+async def run_to_exit(env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), PROCESS_TIMEOUT)
+    assert stdout == b""
+    return process.returncode or 0, stderr.decode()
+
+
+async def test_a_missing_setting_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    code, stderr = await run_to_exit(clean_env({"OPENAI_API_KEY": "sk-x"}), tmp_path)
+    assert code == 2
+    assert stderr.strip().splitlines() == ["Configuration error: DISCORD_TOKEN: is required but not set"]
+
+
+async def test_a_malformed_setting_in_a_dotenv_file_is_named(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("DISCORD_TOKEN=abc\nOPENAI_API_KEY=sk-x\nIMAGE_CONCURRENCY=lots\n")
+    code, stderr = await run_to_exit(clean_env({}), tmp_path)
+    assert code == 2
+    (line,) = stderr.strip().splitlines()
+    assert line.startswith("Configuration error: IMAGE_CONCURRENCY:")
+
+
+async def test_a_rejected_token_is_named(tmp_path: Path, fake_discord: FakeDiscord, fake_openai: FakeOpenAI) -> None:
+    env = clean_env(
+        {
+            "DISCORD_TOKEN": "not-the-right-token",
+            "OPENAI_API_KEY": "sk-x",
+            "DISCORD_API_BASE_URL": fake_discord.api_base_url,
+            "OPENAI_BASE_URL": fake_openai.base_url,
+        }
+    )
+    code, stderr = await run_to_exit(env, tmp_path)
+    assert code == 2
+    assert stderr.strip().splitlines()[-1] == "Configuration error: DISCORD_TOKEN: Discord rejected this token"
+    assert "not-the-right-token" not in stderr
+
+
+async def test_the_process_serves_imagine_and_stops_cleanly_on_sigterm(
+    tmp_path: Path, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    api_key = "sk-process-test-secret-key"
+    env = clean_env(
+        {
+            "DISCORD_TOKEN": fake_discord.token,
+            "OPENAI_API_KEY": api_key,
+            "DISCORD_API_BASE_URL": fake_discord.api_base_url,
+            "OPENAI_BASE_URL": fake_openai.base_url,
+            "LOG_LEVEL": "DEBUG",
+        }
+    )
+    log_path = tmp_path / "bot.log"
+    with log_path.open("wb") as log:  # a file, not a pipe: DEBUG output must never block the bot
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", cwd=tmp_path, env=env, stdout=log, stderr=log
+        )
+        try:
+            await fake_discord.wait_for(lambda: fake_discord.session_count >= 1, timeout=PROCESS_TIMEOUT)
+            record = await imagine(fake_discord, "a process-level picture")
+            await wait_for_result(fake_discord, record)
+            process.send_signal(signal.SIGTERM)
+            code = await asyncio.wait_for(process.wait(), PROCESS_TIMEOUT)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    output = log_path.read_text()
+    assert code == 0, output[-2000:]
+    assert "Shutting down" in output
+    assert (tmp_path / "data" / "bot.db").exists(), "the default database location is data/bot.db"
+    assert fake_discord.token not in output
+    assert api_key not in output
+    assert "Traceback" not in output
