@@ -3,6 +3,7 @@
 import asyncio
 import os
 import sys
+from pathlib import Path
 
 import discord
 from dotenv import load_dotenv
@@ -14,7 +15,7 @@ from bot.runner import serve
 
 def main() -> int:
     """Start the bot; a bad setting ends start-up with one line naming the key."""
-    load_dotenv()
+    load_dotenv(Path.cwd() / ".env")  # the working directory's, as the README says
     try:
         settings = load_settings(os.environ)
     except ConfigError as exc:

@@ -34,7 +34,7 @@ def is_healthy(path: Path, now: float, max_age: float = HEARTBEAT_MAX_AGE_SECOND
 
 def main() -> int:
     """Health-check entry point, reading the same settings as the bot."""
-    load_dotenv()
+    load_dotenv(Path.cwd() / ".env")  # the working directory's, as the README says
     try:
         settings = load_settings(os.environ)
     except ConfigError as exc:

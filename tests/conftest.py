@@ -7,6 +7,8 @@ from pathlib import Path
 
 import discord
 import pytest
+import yarl
+from discord.gateway import DiscordWebSocket
 
 from bot.config import Settings, load_settings
 from bot.runner import serve
@@ -30,6 +32,8 @@ async def fake_discord(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDis
     # The bot points discord.py's REST base at the fake; put it back afterwards.
     monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
     async with FakeDiscord() as fake:
+        # discord.py falls back to its built-in gateway after a failed reconnect: never let a test reach it.
+        monkeypatch.setattr(DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(fake.gateway_url))
         yield fake
     assert fake.contract_violations == []
 
