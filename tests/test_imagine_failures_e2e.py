@@ -2,6 +2,7 @@
 
 import dataclasses
 import logging
+import sys
 
 import pytest
 
@@ -130,8 +131,8 @@ async def test_configuration_errors_are_logged_for_the_admin_with_the_request_id
     assert "NotConfiguredError" in logged.getMessage()
 
 
-async def test_an_unexpected_error_is_logged_and_answered_generically(
-    running_bot: RunningBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI, caplog: pytest.LogCaptureFixture
+async def test_a_broken_image_is_answered_privately(
+    running_bot: RunningBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
 ) -> None:
     def broken_factory(size: str) -> bytes:
         return b"\x89PNG\r\n\x1a\n but not really"
@@ -141,3 +142,25 @@ async def test_an_unexpected_error_is_logged_and_answered_generically(
     answer = await wait_for_private_answer(fake_discord, record)
     assert "could not be retrieved" in answer
     assert_nothing_public_remains(record)
+
+
+async def test_an_unexpected_error_is_logged_with_its_traceback_and_answered_generically(
+    running_bot: RunningBot,
+    fake_discord: FakeDiscord,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("internal detail members must not see")
+
+    # The extension module as the running bot loaded it (discord.py imports extensions itself).
+    monkeypatch.setattr(sys.modules["cogs.imagine"], "result_embeds", explode)
+    caplog.set_level(logging.ERROR, logger="bot.client")
+    record = await imagine(fake_discord, "a picture that trips a bug")
+    answer = await wait_for_private_answer(fake_discord, record)
+    assert "Something went wrong" in answer
+    assert "internal detail" not in answer
+    assert_nothing_public_remains(record)
+    (logged,) = [r for r in caplog.records if r.name == "bot.client"]
+    assert logged.exc_info is not None
+    assert "internal detail members must not see" in str(logged.exc_info[1])

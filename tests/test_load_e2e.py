@@ -5,8 +5,8 @@ import statistics
 
 from tests.conftest import StartBot
 from tests.fakes.discord_server import FakeDiscord, FakeUser
-from tests.fakes.openai_server import FakeOpenAI
-from tests.helpers import ACK_DEADLINE_SECONDS, DEFERRED_CHANNEL_MESSAGE, imagine
+from tests.fakes.openai_server import Failure, FakeOpenAI
+from tests.helpers import ACK_DEADLINE_SECONDS, DEFERRED_CHANNEL_MESSAGE, imagine, wait_for_result
 
 MEMBERS = 200
 
@@ -33,3 +33,20 @@ async def test_two_hundred_members_at_once(
     p50 = statistics.median(acks)
     p99 = acks[int(0.99 * (MEMBERS - 1))]
     print(f"ack latency over {MEMBERS} members: p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
+
+
+async def test_no_more_than_the_configured_number_of_requests_are_in_flight(
+    start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    await start_bot(IMAGE_CONCURRENCY="2")
+    fake_openai.fail_next(Failure.hang(), times=2)
+    members = [FakeUser(id=700000000000000000 + i, name=f"member{i}") for i in range(3)]
+    records = [await imagine(fake_discord, f"queued {i}", user=member) for i, member in enumerate(members)]
+    await fake_openai.wait_for_image_requests(2)
+    await fake_discord.wait_for(lambda: all(r.acked_at is not None for r in records))
+    await fake_discord.sync_gateway()
+    assert len(fake_openai.image_requests) == 2, "the third job must wait for a free slot"
+
+    fake_openai.release_hung()
+    await wait_for_result(fake_discord, records[2])
+    assert len(fake_openai.image_requests) == 3
