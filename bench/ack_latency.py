@@ -1,24 +1,27 @@
 """Acknowledgement latency of ``/imagine`` with many members at once, through the local test bed.
 
-Starts the real bot against the fake Discord and fake OpenAI, sends N simultaneous ``/imagine`` interactions over
-the gateway, and prints acknowledgement latency (INTERACTION_CREATE sent -> callback received) and throughput.
+Starts the real bot as its own process (``python -m bot``) against the fake Discord and fake OpenAI running here
+(with their contract checks off, so only the bot's work is measured), sends N simultaneous ``/imagine``
+interactions over the gateway, and prints acknowledgement latency (INTERACTION_CREATE sent -> callback received,
+both stamped by the fake Discord) and throughput.
 
     .venv/bin/python -m bench.ack_latency --members 200 --latency 0.05
 """
 
 import argparse
 import asyncio
+import os
+import signal
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-import discord
-
-from bot.config import load_settings
-from bot.runner import serve
 from tests.fakes.discord_server import FakeDiscord, FakeUser
 from tests.fakes.openai_server import FakeOpenAI
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -28,44 +31,43 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 
 async def run(members: int, upstream_latency: float, concurrency: int) -> None:
     """Drive one burst of ``members`` interactions and print the figures."""
-    original_base = discord.http.Route.BASE
-    async with FakeOpenAI() as openai_fake, FakeDiscord() as discord_fake:
+    async with FakeOpenAI(check_contracts=False) as openai_fake, FakeDiscord(check_contracts=False) as discord_fake:
         openai_fake.latency = upstream_latency
         with tempfile.TemporaryDirectory() as folder:
-            settings = load_settings(
-                {
-                    "DISCORD_TOKEN": discord_fake.token,
-                    "OPENAI_API_KEY": "sk-bench",
-                    "OPENAI_BASE_URL": openai_fake.base_url,
-                    "DISCORD_API_BASE_URL": discord_fake.api_base_url,
-                    "DATABASE_URL": f"sqlite:///{Path(folder) / 'bench.db'}",
-                    "IMAGE_CONCURRENCY": str(concurrency),
-                    "LOG_LEVEL": "WARNING",
-                }
-            )
-            shutdown = asyncio.Event()
-            bot = asyncio.create_task(serve(settings, shutdown=shutdown))
-            try:
-                await discord_fake.wait_for(lambda: discord_fake.session_count >= 1)
-                started = time.perf_counter()
-                records = await asyncio.gather(
-                    *(
-                        discord_fake.invoke_slash(
-                            "imagine",
-                            {"prompt": f"benchmark picture {i}"},
-                            user=FakeUser(id=600000000000000000 + i, name=f"member{i}"),
+            env = os.environ | {
+                "PYTHONPATH": str(REPO),
+                "DISCORD_TOKEN": discord_fake.token,
+                "OPENAI_API_KEY": "sk-bench",
+                "OPENAI_BASE_URL": openai_fake.base_url,
+                "DISCORD_API_BASE_URL": discord_fake.api_base_url,
+                "DATABASE_URL": f"sqlite:///{Path(folder) / 'bench.db'}",
+                "IMAGE_CONCURRENCY": str(concurrency),
+                "LOG_LEVEL": "WARNING",
+            }
+            with (Path(folder) / "bot.log").open("wb") as log:
+                bot = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "bot", cwd=folder, env=env, stdout=log, stderr=log
+                )
+                try:
+                    await discord_fake.wait_for(lambda: discord_fake.session_count >= 1, timeout=60)
+                    started = time.perf_counter()
+                    records = await asyncio.gather(
+                        *(
+                            discord_fake.invoke_slash(
+                                "imagine",
+                                {"prompt": f"benchmark picture {i}"},
+                                user=FakeUser(id=600000000000000000 + i, name=f"member{i}"),
+                            )
+                            for i in range(members)
                         )
-                        for i in range(members)
                     )
-                )
-                await discord_fake.wait_for(
-                    lambda: all(r.original is not None and r.original.attachments for r in records), timeout=600
-                )
-                elapsed = time.perf_counter() - started
-            finally:
-                shutdown.set()
-                await bot
-                discord.http.Route.BASE = original_base
+                    await discord_fake.wait_for(
+                        lambda: all(r.original is not None and r.original.attachments for r in records), timeout=600
+                    )
+                    elapsed = time.perf_counter() - started
+                finally:
+                    bot.send_signal(signal.SIGTERM)
+                    await bot.wait()
 
     acks = sorted((r.acked_at or float("inf")) - r.dispatched_at for r in records)
     print(f"members:              {members} at once, concurrency {concurrency}")

@@ -84,6 +84,16 @@ class ApiContract:
         return self._errors(_pointer("components", "schemas", schema_name), instance)
 
 
+class NoContract:
+    """Stands in for a contract when a benchmark wants the fakes' traffic without the cost of validating it."""
+
+    def request_errors(self, *args: Any, **kwargs: Any) -> list[str]:
+        """Nothing is checked."""
+        return []
+
+    response_errors = schema_errors = request_errors
+
+
 @cache
 def discord_contract() -> ApiContract:
     """Discord's REST API v10 as published in discord/discord-api-spec."""
