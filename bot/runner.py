@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.health import heartbeat_path
 from bot.services.capabilities import capabilities_for
 from bot.services.downloads import ImageDownloader
-from bot.services.images import ImageGenerator
+from bot.services.images import ImageGenerator, RetryPolicy
 from storage.database import open_database
 from storage.state import BotStateRepository
 
@@ -47,7 +47,8 @@ async def serve(settings: Settings, *, shutdown: asyncio.Event | None = None) ->
                 api_key=settings.openai_api_key.reveal(),
                 base_url=settings.openai_base_url,
                 timeout=settings.openai_timeout,
-                max_retries=settings.openai_max_retries,
+                # Retries are ours (RetryPolicy): the SDK would also retry 429 insufficient_quota, which never heals.
+                max_retries=0,
             )
         )
         generator = ImageGenerator(
@@ -55,6 +56,7 @@ async def serve(settings: Settings, *, shutdown: asyncio.Event | None = None) ->
             capabilities_for(settings.image_model),
             ImageDownloader(http, timeout=DOWNLOAD_TIMEOUT_SECONDS),
             concurrency=settings.image_concurrency,
+            retry=RetryPolicy(max_retries=settings.openai_max_retries),
         )
         services = Services(generator=generator, safety_salt=await state.safety_salt())
         bot = await stack.enter_async_context(

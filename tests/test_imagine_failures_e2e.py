@@ -78,12 +78,18 @@ async def test_a_hung_provider_times_out_privately_while_the_ack_stays_fast(
     assert_nothing_public_remains(record)
 
 
-async def test_policy_refusals_are_never_retried(
-    start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+@pytest.mark.parametrize(
+    "failure",
+    [Failure.moderation_blocked(), Failure.insufficient_quota(), Failure.invalid_api_key()],
+    ids=["policy", "billing", "bad-key"],
+)
+async def test_failures_that_cannot_heal_are_never_retried(
+    start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI, failure: Failure
 ) -> None:
     await start_bot(OPENAI_MAX_RETRIES="2")
-    fake_openai.fail_next(Failure.moderation_blocked())
-    record = await imagine(fake_discord, "something the provider refuses")
+    # A second failure queued behind it shows up as a second request if anything retries.
+    fake_openai.fail_next(fast_retry(failure), times=2)
+    record = await imagine(fake_discord, "something that will not work")
     await wait_for_private_answer(fake_discord, record)
     assert len(fake_openai.image_requests) == 1
 

@@ -15,7 +15,7 @@ from bot.services.errors import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from bot.services.images import translate_provider_error
+from bot.services.images import RetryPolicy, translate_provider_error
 from bot.texts import error_text
 
 URL = "http://127.0.0.1:1/v1/images/generations"
@@ -87,3 +87,29 @@ def test_each_failure_has_its_own_wording() -> None:
     texts = [error_text(kind) for kind in kinds]
     assert len(set(texts)) == len(texts)
     assert all(0 < len(t) <= 2000 for t in texts)
+
+
+def test_only_transient_failures_are_retried() -> None:
+    policy = RetryPolicy(max_retries=2)
+    for transient in (RateLimitedError(), ProviderTimeoutError(), ProviderUnavailableError()):
+        first = policy.delay(1, transient)
+        assert first is not None
+        assert 0.375 <= first <= 0.5
+        assert policy.delay(2, transient) is not None
+        assert policy.delay(3, transient) is None, "at most max_retries retries"
+    for final in (BillingExhaustedError(), PolicyRefusalError(), NotConfiguredError(), ProviderRejectedError()):
+        assert policy.delay(1, final) is None
+
+
+def test_the_provider_requested_delay_is_honoured_up_to_a_cap() -> None:
+    policy = RetryPolicy(max_retries=3, max_retry_after=60)
+    assert policy.delay(1, RateLimitedError(retry_after=0.25)) == 0.25
+    assert policy.delay(1, ProviderUnavailableError(retry_after=2)) == 2
+    assert policy.delay(1, RateLimitedError(retry_after=3600)) is None, "a day-long wait is not worth holding a job"
+
+
+def test_retry_after_milliseconds_win_over_seconds() -> None:
+    error = translate_provider_error(
+        status_error(openai.RateLimitError, 429, "rate_limit_exceeded", **{"retry-after": "5", "retry-after-ms": "250"})
+    )
+    assert error.retry_after == 0.25

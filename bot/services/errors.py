@@ -15,19 +15,19 @@ class UnsupportedOptionError(BotError):
 
 
 class GenerationError(BotError):
-    """The image provider could not produce the image. ``request_id`` is the provider's, for the logs."""
+    """The image provider could not produce the image.
 
-    def __init__(self, detail: str = "", *, request_id: str | None = None) -> None:
+    ``request_id`` is the provider's, for the logs; ``retry_after`` is the delay the provider asked for, if any.
+    """
+
+    def __init__(self, detail: str = "", *, request_id: str | None = None, retry_after: float | None = None) -> None:
         super().__init__(detail or type(self).__name__)
         self.request_id = request_id
+        self.retry_after = retry_after
 
 
 class RateLimitedError(GenerationError):
-    """The provider asked us to slow down (HTTP 429), even after the client's retries."""
-
-    def __init__(self, detail: str = "", *, request_id: str | None = None, retry_after: float | None = None) -> None:
-        super().__init__(detail, request_id=request_id)
-        self.retry_after = retry_after
+    """The provider asked us to slow down (HTTP 429), even after our retries."""
 
 
 class BillingExhaustedError(GenerationError):

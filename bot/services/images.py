@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import random
 import time
 from dataclasses import dataclass
 
@@ -29,6 +30,28 @@ log = logging.getLogger(__name__)
 POLICY_REFUSAL_CODES = frozenset({"moderation_blocked", "content_policy_violation"})
 
 
+RETRYABLE = (RateLimitedError, ProviderTimeoutError, ProviderUnavailableError)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Which failures are retried and how long to wait. Billing, policy and configuration errors never are."""
+
+    max_retries: int = 2
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    max_retry_after: float = 60.0
+
+    def delay(self, attempt: int, error: GenerationError) -> float | None:
+        """Seconds to wait before retry number ``attempt`` (from 1), or ``None`` to give up with ``error``."""
+        if attempt > self.max_retries or not isinstance(error, RETRYABLE):
+            return None
+        if error.retry_after is not None:
+            return error.retry_after if error.retry_after <= self.max_retry_after else None
+        backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        return backoff * random.uniform(0.75, 1.0)  # noqa: S311 - jitter, not cryptography
+
+
 @dataclass(frozen=True)
 class GenerationResult:
     """What the provider made for one request: raw image bytes plus what to tell the member about it."""
@@ -51,28 +74,22 @@ class ImageGenerator:
         downloader: ImageDownloader,
         *,
         concurrency: int,
+        retry: RetryPolicy,
     ) -> None:
         self._client = client
         self.capabilities = capabilities
         self._downloader = downloader
         self._slots = asyncio.Semaphore(concurrency)
+        self._retry = retry
 
     async def generate(self, prompt: str, options: ImageOptions, *, safety_identifier: str) -> GenerationResult:
         """Generate ``options.count`` images; raises a :class:`GenerationError` subclass on any provider failure."""
         async with self._slots:
             started = time.perf_counter()
-            try:
-                response = await self._client.images.generate(
-                    model=self.capabilities.name,
-                    prompt=prompt,
-                    n=options.count,
-                    size=options.size,
-                    quality=options.quality if options.quality else openai.omit,
-                    safety_identifier=safety_identifier,
-                )
-            except openai.OpenAIError as exc:
-                raise translate_provider_error(exc) from exc
-            images = await asyncio.gather(*(self._image_bytes(item) for item in response.data or ()))
+            response = await self._request_with_retries(prompt, options, safety_identifier)
+            # A proxy may answer with more images than asked for; never post more than the member requested.
+            items = (response.data or [])[: options.count]
+            images = await asyncio.gather(*(self._image_bytes(item) for item in items))
             seconds = time.perf_counter() - started
         if not images:
             raise ImageRetrievalError("the provider answered without images")
@@ -84,6 +101,28 @@ class ImageGenerator:
             revised_prompt=_revised_prompt(response),
             seconds=seconds,
         )
+
+    async def _request_with_retries(self, prompt: str, options: ImageOptions, safety_identifier: str) -> ImagesResponse:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._client.images.generate(
+                    model=self.capabilities.name,
+                    prompt=prompt,
+                    n=options.count,
+                    size=options.size,
+                    quality=options.quality if options.quality else openai.omit,
+                    safety_identifier=safety_identifier,
+                )
+            except openai.OpenAIError as exc:
+                error = translate_provider_error(exc)
+                delay = self._retry.delay(attempt, error)
+                if delay is None:
+                    _log_provider_error(error, exc)
+                    raise error from exc
+                log.info("Retrying image request in %.2f s after %s (attempt %d)", delay, type(error).__name__, attempt)
+                await asyncio.sleep(delay)
 
     async def _image_bytes(self, item: Image) -> bytes:
         if item.b64_json:
@@ -103,6 +142,7 @@ def translate_provider_error(exc: openai.OpenAIError) -> GenerationError:
     request_id = getattr(exc, "request_id", None)
     code = getattr(exc, "code", None)
     status = getattr(exc, "status_code", None)
+    retry_after = _retry_after(exc) if isinstance(exc, openai.APIStatusError) else None
     error: GenerationError
     if isinstance(exc, openai.APITimeoutError):
         error = ProviderTimeoutError("timed out", request_id=request_id)
@@ -112,7 +152,7 @@ def translate_provider_error(exc: openai.OpenAIError) -> GenerationError:
         if code == "insufficient_quota":
             error = BillingExhaustedError(code, request_id=request_id)
         else:
-            error = RateLimitedError(code or "rate limited", request_id=request_id, retry_after=_retry_after(exc))
+            error = RateLimitedError(code or "rate limited", request_id=request_id, retry_after=retry_after)
     elif isinstance(exc, openai.BadRequestError):
         if code in POLICY_REFUSAL_CODES:
             error = PolicyRefusalError(code or "", request_id=request_id)
@@ -121,12 +161,11 @@ def translate_provider_error(exc: openai.OpenAIError) -> GenerationError:
     elif isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError | openai.NotFoundError):
         error = NotConfiguredError(f"{status} {code}", request_id=request_id)
     elif isinstance(exc, openai.InternalServerError):
-        error = ProviderUnavailableError(f"{status}", request_id=request_id)
+        error = ProviderUnavailableError(f"{status}", request_id=request_id, retry_after=retry_after)
     elif isinstance(exc, openai.APIStatusError):
         error = ProviderRejectedError(f"{status} {code}", request_id=request_id)
     else:
         error = ImageRetrievalError(type(exc).__name__, request_id=request_id)
-    _log_provider_error(error, exc)
     return error
 
 
@@ -145,8 +184,13 @@ def _log_provider_error(error: GenerationError, exc: openai.OpenAIError) -> None
 
 
 def _retry_after(exc: openai.APIStatusError) -> float | None:
-    raw = exc.response.headers.get("retry-after")
-    try:
-        return float(raw) if raw is not None else None
-    except ValueError:
-        return None
+    """The server's requested delay in seconds, from ``retry-after-ms`` or ``retry-after`` (seconds form)."""
+    for header, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        raw = exc.response.headers.get(header)
+        if raw is None:
+            continue
+        try:
+            return max(0.0, float(raw) / divisor)
+        except ValueError:
+            continue
+    return None
