@@ -15,6 +15,7 @@ from bot.health import HEARTBEAT_INTERVAL_SECONDS, write_heartbeat
 from bot.replies import reply_privately
 from bot.services.errors import BotError
 from bot.services.images import ImageGenerator
+from bot.services.jobs import JobTracker
 from bot.texts import error_text, text
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ class Services:
 
     generator: ImageGenerator
     safety_salt: bytes
+    jobs: JobTracker
 
 
 class ImagineTree(app_commands.CommandTree["ImagineBot"]):

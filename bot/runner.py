@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack, suppress
 
 import discord
@@ -16,12 +17,15 @@ from bot.health import heartbeat_path
 from bot.services.capabilities import capabilities_for
 from bot.services.downloads import ImageDownloader
 from bot.services.images import ImageGenerator, RetryPolicy
+from bot.services.jobs import JobTracker
 from storage.database import open_database
 from storage.state import BotStateRepository
 
 log = logging.getLogger(__name__)
 
 DOWNLOAD_TIMEOUT_SECONDS = 30.0
+# Docker waits 10 s between SIGTERM and SIGKILL; finish or cut running jobs well inside that.
+SHUTDOWN_GRACE_SECONDS = 6.0
 
 
 def point_rest_at(base_url: str) -> None:
@@ -32,8 +36,13 @@ def point_rest_at(base_url: str) -> None:
     discord.http.Route.BASE = base_url
 
 
-async def serve(settings: Settings, *, shutdown: asyncio.Event | None = None) -> None:
-    """Run the bot until ``shutdown`` is set, SIGTERM/SIGINT arrives, or the connection ends for good."""
+async def serve(
+    settings: Settings, *, shutdown: asyncio.Event | None = None, shutdown_grace: float = SHUTDOWN_GRACE_SECONDS
+) -> None:
+    """Run the bot until ``shutdown`` is set, SIGTERM/SIGINT arrives, or the connection ends for good.
+
+    Running jobs get ``shutdown_grace`` seconds to finish; the rest are stopped and their members told privately.
+    """
     shutdown = shutdown or asyncio.Event()
     point_rest_at(settings.discord_api_base_url)
     async with AsyncExitStack() as stack:
@@ -58,7 +67,8 @@ async def serve(settings: Settings, *, shutdown: asyncio.Event | None = None) ->
             concurrency=settings.image_concurrency,
             retry=RetryPolicy(max_retries=settings.openai_max_retries),
         )
-        services = Services(generator=generator, safety_salt=await state.safety_salt())
+        jobs = JobTracker()
+        services = Services(generator=generator, safety_salt=await state.safety_salt(), jobs=jobs)
         bot = await stack.enter_async_context(
             ImagineBot(services, heartbeat_file=heartbeat_path(settings.database_path))
         )
@@ -67,10 +77,10 @@ async def serve(settings: Settings, *, shutdown: asyncio.Event | None = None) ->
         await sync_commands_if_changed(
             bot.tree, state, application_id=bot.application_id, guild_ids=settings.command_guild_ids
         )
-        await _run_until_shutdown(bot, shutdown)
+        await _run_until_shutdown(bot, shutdown, lambda: jobs.drain(shutdown_grace))
 
 
-async def _run_until_shutdown(bot: ImagineBot, shutdown: asyncio.Event) -> None:
+async def _run_until_shutdown(bot: ImagineBot, shutdown: asyncio.Event, drain: Callable[[], Awaitable[object]]) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         with suppress(NotImplementedError, RuntimeError):  # not on Windows / not in the main thread
@@ -85,6 +95,8 @@ async def _run_until_shutdown(bot: ImagineBot, shutdown: asyncio.Event) -> None:
             with suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signum)
         log.info("Shutting down")
+        # Jobs still need Discord and the provider to finish or to apologise, so they go before any connection.
+        await drain()
         await bot.close()
         # Surfaces a fatal connection error (bad token, disallowed intents) once the bot is closed.
         await connection

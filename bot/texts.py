@@ -12,6 +12,7 @@ from bot.services.errors import (
     ProviderTimeoutError,
     ProviderUnavailableError,
     RateLimitedError,
+    ShuttingDownError,
     UnsupportedOptionError,
 )
 
@@ -28,6 +29,7 @@ EN: dict[str, str] = {
     "error.retrieval": "The picture was made but could not be retrieved. Please try again.",
     "error.too_large": "The picture is too large to upload in this server, even after compression.",
     "error.busy": "The bot was too busy to finish your picture in time. Please try again.",
+    "error.shutting_down": "The bot is restarting, so your picture was not made. Please try again in a minute.",
     "error.guild_only": "This command only works in a server.",
     "error.unexpected": "Something went wrong on our side. It has been logged; please try again.",
     "result.title": "Imagined",
@@ -52,6 +54,7 @@ _ERROR_KEYS: dict[type[BotError], str] = {
     ImageRetrievalError: "error.retrieval",
     ImageTooLargeError: "error.too_large",
     BusyError: "error.busy",
+    ShuttingDownError: "error.shutting_down",
 }
 
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from http import HTTPStatus
 from typing import TYPE_CHECKING
 
 import discord
@@ -10,11 +11,12 @@ from discord.app_commands import Choice
 from discord.ext import commands
 
 from bot.embeds import result_embeds, result_files
-from bot.services.capabilities import Shape
+from bot.services.capabilities import ImageOptions, Shape
 from bot.services.encoding import prepare_for_upload
-from bot.services.errors import BusyError
+from bot.services.errors import BusyError, ImageTooLargeError
 from bot.services.identity import safety_identifier
-from bot.services.images import ImageGenerator
+from bot.services.images import GenerationResult, ImageGenerator
+from bot.services.jobs import JobTracker
 
 if TYPE_CHECKING:
     from bot.client import ImagineBot
@@ -28,9 +30,10 @@ TOKEN_MARGIN_SECONDS = 60.0
 class ImagineCog(commands.Cog):
     """The ``/imagine`` command."""
 
-    def __init__(self, generator: ImageGenerator, salt: bytes) -> None:
+    def __init__(self, generator: ImageGenerator, salt: bytes, jobs: JobTracker) -> None:
         self._generator = generator
         self._salt = salt
+        self._jobs = jobs
 
     @app_commands.command(name="imagine", description="Turn a text prompt into a picture")
     @app_commands.describe(
@@ -62,22 +65,32 @@ class ImagineCog(commands.Cog):
     ) -> None:
         """Generate ``count`` pictures of ``prompt``; a bad option combination is answered privately at once."""
         options = self._generator.capabilities.resolve(prompt, Shape(size), quality, count)
-        await interaction.response.defer(thinking=True)
+        with self._jobs.track():
+            await interaction.response.defer(thinking=True)
+            result = await self._generate(interaction, prompt, options)
+            await self._post(interaction, prompt, result)
 
+    async def _generate(self, interaction: discord.Interaction, prompt: str, options: ImageOptions) -> GenerationResult:
         remaining = (interaction.expires_at - discord.utils.utcnow()).total_seconds() - TOKEN_MARGIN_SECONDS
         try:
             async with asyncio.timeout(max(remaining, 0.0)):
-                result = await self._generator.generate(
+                return await self._generator.generate(
                     prompt, options, safety_identifier=safety_identifier(self._salt, interaction.user.id)
                 )
         except TimeoutError:
             raise BusyError from None
 
+    async def _post(self, interaction: discord.Interaction, prompt: str, result: GenerationResult) -> None:
         limit = _upload_limit(interaction)
         prepared = await asyncio.gather(*(prepare_for_upload(image, limit) for image in result.images))
         files = result_files(prepared, interaction.id)
         embeds = result_embeds(result, files, prompt=prompt, requester=interaction.user)
-        await interaction.edit_original_response(embeds=embeds, attachments=files)
+        try:
+            await interaction.edit_original_response(embeds=embeds, attachments=files)
+        except discord.HTTPException as exc:
+            if exc.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
+                raise ImageTooLargeError from exc
+            raise
         log.info(
             "Posted %d image(s) for user %s in guild %s after %.1f s",
             len(files),
@@ -96,4 +109,5 @@ def _upload_limit(interaction: discord.Interaction) -> int:
 
 async def setup(bot: "ImagineBot") -> None:
     """Extension entry point: wires the cog to the bot's services."""
-    await bot.add_cog(ImagineCog(bot.services.generator, bot.services.safety_salt))
+    services = bot.services
+    await bot.add_cog(ImagineCog(services.generator, services.safety_salt, services.jobs))

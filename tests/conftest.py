@@ -74,11 +74,11 @@ async def start_bot(bot_env: dict[str, str], fake_discord: FakeDiscord) -> Async
     """Start the real bot (``bot.runner.serve``) with extra environment; returns once its gateway session is up."""
     running: list[RunningBot] = []
 
-    async def start(**env: str) -> RunningBot:
+    async def start(*, shutdown_grace: float = 5.0, **env: str) -> RunningBot:
         settings = load_settings(bot_env | env)
         sessions_before = fake_discord.session_count
         shutdown = asyncio.Event()
-        task = asyncio.create_task(serve(settings, shutdown=shutdown))
+        task = asyncio.create_task(serve(settings, shutdown=shutdown, shutdown_grace=shutdown_grace))
         bot = RunningBot(settings, task, shutdown)
         running.append(bot)
         session = asyncio.create_task(fake_discord.wait_for(lambda: fake_discord.session_count > sessions_before))

@@ -64,3 +64,7 @@ class ImageTooLargeError(BotError):
 
 class BusyError(BotError):
     """The job could not start before the interaction's time ran out."""
+
+
+class ShuttingDownError(BotError):
+    """The bot is stopping: the job was refused or cut short, and nothing was posted."""
