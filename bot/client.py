@@ -2,7 +2,6 @@
 
 import asyncio
 import logging
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,7 @@ from discord.ext import commands
 
 from bot.health import HEARTBEAT_INTERVAL_SECONDS, write_heartbeat
 from bot.replies import reply_privately
-from bot.services.errors import BotError
+from bot.services.errors import BotError, UnsupportedOptionError
 from bot.services.images import ImageGenerator
 from bot.services.jobs import JobTracker
 from bot.texts import error_text, text
@@ -39,6 +38,15 @@ class ImagineTree(app_commands.CommandTree["ImagineBot"]):
         """Explain our own errors to the member; log everything else with its traceback."""
         cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
         if isinstance(cause, BotError):
+            log.log(
+                logging.INFO if isinstance(cause, UnsupportedOptionError) else logging.WARNING,
+                "Interaction %s from user %s ended with %s: %s (request_id=%s)",
+                interaction.id,
+                interaction.user.id,
+                type(cause).__name__,
+                cause,
+                getattr(cause, "request_id", None),
+            )
             message = error_text(cause)
         elif isinstance(cause, app_commands.NoPrivateMessage):
             message = text("error.guild_only")
@@ -78,9 +86,14 @@ class ImagineBot(commands.AutoShardedBot):
             self._heartbeat_task.cancel()
         await super().close()
 
+    def is_connected(self) -> bool:
+        """True while every shard's gateway connection is open (``is_ready()`` stays true through outages)."""
+        return self.is_ready() and bool(self.shards) and not any(shard.is_closed() for shard in self.shards.values())
+
     async def _beat(self, path: Path) -> None:
+        await self.wait_until_ready()
         while True:
-            if self.is_ready() and math.isfinite(self.latency):
+            if self.is_connected():
                 try:
                     await asyncio.to_thread(write_heartbeat, path, time.time())
                 except OSError as exc:

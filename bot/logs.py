@@ -1,12 +1,17 @@
 """Logging set-up that can never print a token or key."""
 
 import logging
+import re
 import sys
 from collections.abc import Iterable
 
+# Interaction tokens travel in webhook and callback URLs and in gateway payloads, which discord.py logs at DEBUG.
+_URL_TOKENS = re.compile(r"(/(?:webhooks|interactions)/\d+/)[A-Za-z0-9_.\-]+")
+_PAYLOAD_TOKENS = re.compile(r"""(['"]token['"]\s*:\s*['"])[^'"]+""")
+
 
 class RedactingFormatter(logging.Formatter):
-    """Formats records as usual, then blanks out every known secret, tracebacks included."""
+    """Formats records as usual, then blanks out known secrets and interaction tokens, tracebacks included."""
 
     def __init__(self, fmt: str, secrets: Iterable[str]) -> None:
         super().__init__(fmt)
@@ -17,7 +22,8 @@ class RedactingFormatter(logging.Formatter):
         message = super().format(record)
         for secret in self._secrets:
             message = message.replace(secret, "[redacted]")
-        return message
+        message = _URL_TOKENS.sub(r"\1[redacted]", message)
+        return _PAYLOAD_TOKENS.sub(r"\1[redacted]", message)
 
 
 def configure_logging(level: str, secrets: Iterable[str]) -> None:

@@ -54,12 +54,26 @@ class Database:
 
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._connection = connection
-        self._write_lock = asyncio.Lock()
+        # One connection serves every task, so statements from two tasks must never interleave.
+        self._lock = asyncio.Lock()
+        self._holder: asyncio.Task[Any] | None = None
+
+    @asynccontextmanager
+    async def _exclusive(self) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        if task is not None and task is self._holder:
+            raise RuntimeError("nested database use: inside transaction(), use the connection it yields")
+        async with self._lock:
+            self._holder = task
+            try:
+                yield
+            finally:
+                self._holder = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """``BEGIN IMMEDIATE`` … ``COMMIT`` (or ``ROLLBACK`` on error), one at a time across the process."""
-        async with self._write_lock:
+        async with self._exclusive():
             await self._connection.execute("BEGIN IMMEDIATE")
             try:
                 yield self._connection
@@ -70,13 +84,8 @@ class Database:
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         """The first row of a read-only query."""
-        async with self._write_lock, self._connection.execute(sql, tuple(params)) as cursor:
+        async with self._exclusive(), self._connection.execute(sql, tuple(params)) as cursor:
             return await cursor.fetchone()
-
-    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        """All rows of a read-only query."""
-        async with self._write_lock, self._connection.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
 
     async def schema_version(self) -> int:
         """``PRAGMA user_version``: the number of the last migration applied."""

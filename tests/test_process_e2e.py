@@ -93,4 +93,5 @@ async def test_the_process_serves_imagine_and_stops_cleanly_on_sigterm(
     assert (tmp_path / "data" / "bot.db").exists(), "the default database location is data/bot.db"
     assert fake_discord.token not in output
     assert api_key not in output
+    assert record.token not in output, "interaction tokens are credentials for 15 minutes"
     assert "Traceback" not in output

@@ -83,3 +83,14 @@ async def test_a_failed_transaction_rolls_back(tmp_path: Path) -> None:
         with pytest.raises(RuntimeError):
             await insert_then_fail(db)
         assert await db.fetchone("SELECT value FROM bot_state WHERE key = 'k'") is None
+
+
+async def test_nested_database_use_fails_fast_instead_of_deadlocking(tmp_path: Path) -> None:
+    async def read_inside_transaction(db: Database) -> None:
+        async with db.transaction():
+            await db.fetchone("SELECT 1")
+
+    async with open_database(tmp_path / "bot.db") as db:
+        with pytest.raises(RuntimeError, match="nested database use"):
+            await read_inside_transaction(db)
+        assert (await db.fetchone("SELECT 1"))[0] == 1

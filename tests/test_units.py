@@ -75,6 +75,26 @@ def test_log_lines_never_contain_secrets() -> None:
     assert line.count("[redacted]") >= 2
 
 
+def test_log_lines_never_contain_interaction_tokens() -> None:
+    formatter = RedactingFormatter("%(message)s", [])
+    record = logging.LogRecord(
+        "discord.webhook.async_",
+        logging.DEBUG,
+        __file__,
+        1,
+        "Webhook ID %s with %s %s has returned status code %s",
+        ("1", "PATCH", "http://x/api/v10/webhooks/123/aW50ZXJhY3Rpb246MTIz.abc-_/messages/@original", 200),
+        None,
+    )
+    line = formatter.format(record)
+    assert "aW50ZXJhY3Rpb246MTIz" not in line
+    assert "/webhooks/123/[redacted]/messages/@original" in line
+    frame = logging.LogRecord(
+        "discord.gateway", logging.DEBUG, __file__, 1, "%s", ({"token": "aW50ZXJhY3Rpb24"},), None
+    )
+    assert "aW50ZXJhY3Rpb24" not in formatter.format(frame)
+
+
 def png_bytes(width: int, height: int, *, noisy: bool = False) -> bytes:
     if noisy:
         image = Image.frombytes("RGB", (width, height), random.Random(7).randbytes(width * height * 3))
@@ -105,6 +125,12 @@ async def test_images_over_the_limit_are_reencoded_to_fit() -> None:
 async def test_an_impossible_limit_is_reported() -> None:
     with pytest.raises(ImageTooLargeError):
         await prepare_for_upload(png_bytes(512, 512, noisy=True), limit=100)
+
+
+async def test_a_truncated_image_is_not_posted() -> None:
+    data = png_bytes(256, 256, noisy=True)
+    with pytest.raises(ImageRetrievalError):
+        await prepare_for_upload(data[: len(data) // 2], limit=len(data))
 
 
 async def test_garbage_is_not_an_image() -> None:

@@ -52,6 +52,7 @@ def _prepare(data: bytes, limit: int) -> PreparedImage:
             extension = _EXTENSIONS.get(image.format or "")
             if extension is None:
                 raise ImageRetrievalError(f"unsupported image format {image.format!r}")
+            image.load()  # a full decode: a truncated or corrupt file must not reach the channel
             if len(data) <= limit:
                 return PreparedImage(data, extension, image.width, image.height)
             return _shrink(image, limit)
