@@ -8,6 +8,7 @@ from typing import Any
 
 import discord
 from discord import app_commands
+from discord.http import HTTPClient
 
 from storage.state import BotStateRepository
 
@@ -33,20 +34,40 @@ async def sync_commands_if_changed(
 ) -> list[str]:
     """Bulk-overwrite commands globally, or in each of ``guild_ids``, where they differ from the last registration.
 
-    Returns the scopes that were registered (empty when nothing changed).
+    Scopes registered before but no longer configured (switching from global to guilds, or dropping a guild) are
+    cleared, so members never see a command twice. Returns the scopes that were written.
     """
-    targets: list[discord.Object | None] = [discord.Object(id=gid) for gid in guild_ids] or [None]
-    synced = []
-    for guild in targets:
+    wanted: dict[str, discord.Object | None] = {f"guild:{gid}": discord.Object(id=gid) for gid in guild_ids}
+    if not wanted:
+        wanted = {"global": None}
+    written = []
+    for scope, guild in wanted.items():
         if guild is not None:
             tree.copy_global_to(guild=guild)
-        scope = f"{application_id}:" + (f"guild:{guild.id}" if guild else "global")
         digest = payload_hash(await command_payload(tree, guild))
-        if digest == await state.command_tree_hash(scope):
-            log.info("Commands unchanged for %s; not registering", scope)
+        if digest == await state.registered_hash(application_id, scope):
+            log.info("Commands unchanged in %s; not registering", scope)
             continue
         await tree.sync(guild=guild)
-        await state.remember_command_tree_hash(scope, digest)
-        log.info("Registered commands for %s", scope)
-        synced.append(scope)
-    return synced
+        await state.record_registration(application_id, scope, digest)
+        log.info("Registered commands in %s", scope)
+        written.append(scope)
+    for scope in await state.registered_scopes(application_id):
+        if scope not in wanted:
+            await _clear(tree.client.http, application_id, scope)
+            await state.forget_registration(application_id, scope)
+            written.append(scope)
+    return written
+
+
+async def _clear(http: HTTPClient, application_id: int, scope: str) -> None:
+    try:
+        if scope == "global":
+            await http.bulk_upsert_global_commands(application_id, payload=[])
+        else:
+            await http.bulk_upsert_guild_commands(application_id, int(scope.removeprefix("guild:")), payload=[])
+    except discord.Forbidden:
+        # The bot left that server: Discord dropped its commands there already.
+        log.info("Could not clear commands in %s (no access any more)", scope)
+        return
+    log.info("Cleared commands no longer configured in %s", scope)

@@ -87,6 +87,11 @@ class Database:
         async with self._exclusive(), self._connection.execute(sql, tuple(params)) as cursor:
             return await cursor.fetchone()
 
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        """All rows of a read-only query."""
+        async with self._exclusive(), self._connection.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
     async def schema_version(self) -> int:
         """``PRAGMA user_version``: the number of the last migration applied."""
         row = await self.fetchone("PRAGMA user_version")

@@ -7,28 +7,42 @@ from storage.database import Database
 _SALT_KEY = "safety_salt"
 
 
-def _tree_key(scope: str) -> str:
-    return f"command_tree_hash:{scope}"
-
-
 class BotStateRepository:
-    """The command tree hash per registration scope, and the salt for pseudonymous user ids."""
+    """What was registered with Discord per scope, and the salt for pseudonymous user ids."""
 
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    async def command_tree_hash(self, scope: str) -> str | None:
-        """The hash of the command tree last registered in ``scope`` ("global" or "guild:<id>")."""
-        row = await self._db.fetchone("SELECT value FROM bot_state WHERE key = ?", (_tree_key(scope),))
-        return row["value"] if row else None
+    async def registered_hash(self, application_id: int, scope: str) -> str | None:
+        """The payload hash last registered in ``scope`` ("global" or "guild:<id>"), if any."""
+        row = await self._db.fetchone(
+            "SELECT payload_hash FROM command_registrations WHERE application_id = ? AND scope = ?",
+            (application_id, scope),
+        )
+        return row["payload_hash"] if row else None
 
-    async def remember_command_tree_hash(self, scope: str, tree_hash: str) -> None:
-        """Record that the tree with ``tree_hash`` is now registered in ``scope``."""
+    async def registered_scopes(self, application_id: int) -> list[str]:
+        """Every scope the application has commands registered in, as far as we know."""
+        rows = await self._db.fetchall(
+            "SELECT scope FROM command_registrations WHERE application_id = ? ORDER BY scope", (application_id,)
+        )
+        return [row["scope"] for row in rows]
+
+    async def record_registration(self, application_id: int, scope: str, payload_hash: str) -> None:
+        """Record that the payload with ``payload_hash`` is now registered in ``scope``."""
         async with self._db.transaction() as conn:
             await conn.execute(
-                "INSERT INTO bot_state (key, value) VALUES (?, ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (_tree_key(scope), tree_hash),
+                "INSERT INTO command_registrations (application_id, scope, payload_hash) VALUES (?, ?, ?)"
+                " ON CONFLICT (application_id, scope) DO UPDATE"
+                " SET payload_hash = excluded.payload_hash, registered_at = excluded.registered_at",
+                (application_id, scope, payload_hash),
+            )
+
+    async def forget_registration(self, application_id: int, scope: str) -> None:
+        """Record that ``scope`` no longer has commands registered."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "DELETE FROM command_registrations WHERE application_id = ? AND scope = ?", (application_id, scope)
             )
 
     async def safety_salt(self) -> bytes:

@@ -39,7 +39,7 @@ async def test_a_changed_tree_is_registered_again(start_bot: StartBot, fake_disc
     await first.stop()
     # What an upgrade that changes a command looks like from the database's side: the stored hash no longer matches.
     with sqlite3.connect(first.settings.database_path) as raw:
-        raw.execute("UPDATE bot_state SET value = 'stale' WHERE key LIKE 'command_tree_hash:%'")
+        raw.execute("UPDATE command_registrations SET payload_hash = 'stale'")
     await (await start_bot()).stop()
     await (await start_bot()).stop()
     assert len(fake_discord.command_registrations) == 2
@@ -51,3 +51,18 @@ async def test_guild_ids_register_in_those_guilds_only(start_bot: StartBot, fake
     assert scope == f"guild:{GUILD_ID}"
     assert [c["name"] for c in payload] == ["imagine"]
     assert fake_discord.registered_commands("global") == []
+
+
+async def test_switching_between_global_and_guild_registration_clears_the_old_scope(
+    start_bot: StartBot, fake_discord: FakeDiscord
+) -> None:
+    await (await start_bot()).stop()
+    await (await start_bot(COMMAND_GUILD_IDS=str(GUILD_ID))).stop()
+    assert fake_discord.registered_commands("global") == []
+    assert [c["name"] for c in fake_discord.registered_commands(f"guild:{GUILD_ID}")] == ["imagine"]
+
+    await (await start_bot()).stop()
+    assert fake_discord.registered_commands(f"guild:{GUILD_ID}") == []
+    assert [c["name"] for c in fake_discord.registered_commands("global")] == ["imagine"]
+    scopes = [scope for scope, _ in fake_discord.command_registrations]
+    assert scopes == ["global", f"guild:{GUILD_ID}", "global", "global", f"guild:{GUILD_ID}"]

@@ -62,15 +62,21 @@ async def test_the_safety_salt_is_made_once_even_under_concurrency(tmp_path: Pat
         assert await BotStateRepository(db).safety_salt() == salts[0]
 
 
-async def test_command_tree_hashes_are_kept_per_scope(tmp_path: Path) -> None:
+async def test_command_registrations_are_kept_per_application_and_scope(tmp_path: Path) -> None:
     async with open_database(tmp_path / "bot.db") as db:
         state = BotStateRepository(db)
-        assert await state.command_tree_hash("1:global") is None
-        await state.remember_command_tree_hash("1:global", "aaa")
-        await state.remember_command_tree_hash("1:guild:5", "bbb")
-        await state.remember_command_tree_hash("1:global", "ccc")
-        assert await state.command_tree_hash("1:global") == "ccc"
-        assert await state.command_tree_hash("1:guild:5") == "bbb"
+        assert await state.registered_hash(1, "global") is None
+        assert await state.registered_scopes(1) == []
+        await state.record_registration(1, "global", "aaa")
+        await state.record_registration(1, "guild:5", "bbb")
+        await state.record_registration(1, "global", "ccc")
+        await state.record_registration(2, "global", "ddd")
+        assert await state.registered_hash(1, "global") == "ccc"
+        assert await state.registered_hash(1, "guild:5") == "bbb"
+        assert sorted(await state.registered_scopes(1)) == ["global", "guild:5"]
+        await state.forget_registration(1, "global")
+        assert await state.registered_scopes(1) == ["guild:5"]
+        assert await state.registered_hash(2, "global") == "ddd"
 
 
 async def test_a_failed_transaction_rolls_back(tmp_path: Path) -> None:
