@@ -1,7 +1,8 @@
 """Contract checks against Discord's and OpenAI's published OpenAPI specs.
 
-The specs live in ``../shared/specs`` beside the repository (override with ``API_SPECS_DIR``). The fakes validate
-every request the bot sends and every response they answer, so neither side can drift from the real services.
+The specs come from ``API_SPECS_DIR`` if set, else the shared copy beside the repository (``../shared/specs``),
+else the copies vendored in ``tests/specs``. The fakes validate every request the bot sends and every response they
+answer, so neither side can drift from the real services.
 """
 
 import json
@@ -16,12 +17,14 @@ from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-DEFAULT_SPECS_DIR = Path(__file__).resolve().parents[3] / "shared" / "specs"
+SHARED_SPECS_DIR = Path(__file__).resolve().parents[3] / "shared" / "specs"
+VENDORED_SPECS_DIR = Path(__file__).resolve().parents[1] / "specs"
 
 
 def specs_dir() -> Path:
     """Where the published specs are; a missing folder is an error, never a silent skip."""
-    folder = Path(os.environ.get("API_SPECS_DIR", DEFAULT_SPECS_DIR))
+    fallback = SHARED_SPECS_DIR if SHARED_SPECS_DIR.is_dir() else VENDORED_SPECS_DIR
+    folder = Path(os.environ.get("API_SPECS_DIR") or fallback)
     if not folder.is_dir():
         raise FileNotFoundError(f"API specs not found at {folder}; set API_SPECS_DIR")
     return folder
