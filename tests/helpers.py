@@ -1,6 +1,8 @@
 """Helpers shared by the end-to-end tests."""
 
 import io
+import random
+from functools import cache
 
 from PIL import Image
 
@@ -33,3 +35,12 @@ def decoded(data: bytes) -> Image.Image:
 def fields_of(embed: dict) -> dict[str, str]:
     """An embed's fields as name -> value."""
     return {field["name"]: field["value"] for field in embed.get("fields", [])}
+
+
+@cache
+def noisy_png(width: int, height: int) -> bytes:
+    """A PNG of random pixels: incompressible, so its size is about width * height * 3 bytes."""
+    image = Image.frombytes("RGB", (width, height), random.Random(1).randbytes(width * height * 3))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()

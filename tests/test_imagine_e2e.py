@@ -1,11 +1,8 @@
 """End to end: the real bot against the fake Discord and fake OpenAI, asserting on what Discord receives."""
 
-import io
-import random
 import re
 
 import pytest
-from PIL import Image
 
 from tests.conftest import RunningBot, StartBot
 from tests.fakes.discord_server import FakeDiscord, FakeUser
@@ -19,6 +16,7 @@ from tests.helpers import (
     decoded,
     fields_of,
     imagine,
+    noisy_png,
     wait_for_result,
 )
 
@@ -131,10 +129,7 @@ async def test_an_image_over_the_guild_upload_limit_is_reencoded_to_fit(
     running_bot: RunningBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
 ) -> None:
     limit = 10 * 1024 * 1024  # a server without boosts
-    noise = Image.frombytes("RGB", (2048, 2048), random.Random(1).randbytes(2048 * 2048 * 3))
-    buffer = io.BytesIO()
-    noise.save(buffer, format="PNG")
-    huge = buffer.getvalue()
+    huge = noisy_png(2048, 2048)
     assert len(huge) > limit
     fake_openai.image_factory = lambda size: huge
 
@@ -173,3 +168,50 @@ async def test_a_bad_combination_is_refused_privately_before_any_upstream_call(
     assert callback.data["flags"] & EPHEMERAL
     assert expected in callback.data["content"]
     assert fake_openai.image_requests == []
+
+
+BOOSTED_GUILD_ID = 1146109873520791999
+BOOSTED_LIMIT = 50 * 1024 * 1024  # premium tier 2
+
+
+@pytest.fixture
+def boosted_guild(fake_discord: FakeDiscord) -> int:
+    """A second server, with level 2 boosts, that the bot is in."""
+    fake_discord.add_guild(BOOSTED_GUILD_ID, premium_tier=2, name="Boosted")
+    return BOOSTED_GUILD_ID
+
+
+async def test_a_boosted_server_gets_the_original_file(
+    boosted_guild: int, running_bot: RunningBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    huge = noisy_png(2048, 2048)
+    assert 10 * 1024 * 1024 < len(huge) < BOOSTED_LIMIT
+    fake_openai.image_factory = lambda size: huge
+    record = await fake_discord.invoke_slash("imagine", {"prompt": "static"}, user=MEMBER, guild_id=boosted_guild)
+    await wait_for_result(fake_discord, record)
+    assert record.original is not None
+    (attachment,) = record.original.attachments
+    assert attachment.data == huge
+    assert attachment.filename.endswith(".png")
+
+
+async def test_a_file_discord_refuses_as_too_large_is_explained_privately(
+    boosted_guild: int, running_bot: RunningBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    huge = noisy_png(2048, 2048)
+
+    def lose_boosts_then_answer(size: str) -> bytes:
+        # The server loses its boosts while the picture is made: Discord now refuses the upload with 413.
+        fake_discord.guild_premium_tier[boosted_guild] = 0
+        return huge
+
+    fake_openai.image_factory = lose_boosts_then_answer
+    record = await fake_discord.invoke_slash("imagine", {"prompt": "static"}, user=MEMBER, guild_id=boosted_guild)
+    await fake_discord.wait_for(lambda: bool(record.followups))
+    (answer,) = record.followups
+    assert answer.ephemeral
+    assert "too large to upload" in (answer.content or "")
+    assert record.original is not None
+    assert record.original.deleted
+    assert [v for v in fake_discord.contract_violations if "over the guild" in v], "the fake saw the oversized file"
+    fake_discord.contract_violations.clear()
