@@ -1,23 +1,19 @@
 """``python -m bot``: read settings, set up logging, run until stopped."""
 
 import asyncio
-import os
 import sys
-from pathlib import Path
 
 import discord
-from dotenv import load_dotenv
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, settings_from_environment
 from bot.logs import configure_logging
 from bot.runner import serve
 
 
 def main() -> int:
     """Start the bot; a bad setting ends start-up with one line naming the key."""
-    load_dotenv(Path.cwd() / ".env")  # the working directory's, as the README says
     try:
-        settings = load_settings(os.environ)
+        settings = settings_from_environment()
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2

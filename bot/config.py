@@ -1,10 +1,13 @@
 """Settings read once from the environment, validated at start-up."""
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
+
+from dotenv import load_dotenv
 
 DISCORD_API_DEFAULT = "https://discord.com/api/v10"
 DATABASE_URL_DEFAULT = "sqlite:///data/bot.db"
@@ -133,3 +136,12 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         openai_timeout=_optional(env, "OPENAI_TIMEOUT", _bounded(float, 0.1, 900.0), 120.0),
         openai_max_retries=_optional(env, "OPENAI_MAX_RETRIES", _bounded(int, 0, 10), 2),
     )
+
+
+def settings_from_environment() -> Settings:
+    """Settings from the process environment after reading ``./.env`` (real environment variables win).
+
+    python-dotenv's default lookup starts at the calling module's folder; the README promises the working directory.
+    """
+    load_dotenv(Path.cwd() / ".env")
+    return load_settings(os.environ)

@@ -1,13 +1,10 @@
 """A heartbeat file for container health checks: ``python -m bot.health`` exits 0 while the bot is connected."""
 
-import os
 import sys
 import time
 from pathlib import Path
 
-from dotenv import load_dotenv
-
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, settings_from_environment
 
 HEARTBEAT_INTERVAL_SECONDS = 30.0
 HEARTBEAT_MAX_AGE_SECONDS = 3 * HEARTBEAT_INTERVAL_SECONDS
@@ -34,9 +31,8 @@ def is_healthy(path: Path, now: float, max_age: float = HEARTBEAT_MAX_AGE_SECOND
 
 def main() -> int:
     """Health-check entry point, reading the same settings as the bot."""
-    load_dotenv(Path.cwd() / ".env")  # the working directory's, as the README says
     try:
-        settings = load_settings(os.environ)
+        settings = settings_from_environment()
     except ConfigError as exc:
         print(f"unhealthy: {exc}", file=sys.stderr)
         return 1

@@ -19,8 +19,8 @@ async def test_new_jobs_are_refused_once_draining() -> None:
         pass
 
 
-async def test_jobs_cut_by_drain_end_with_shutting_down_error() -> None:
-    jobs = JobTracker()
+async def start_endless_job(jobs: JobTracker) -> asyncio.Task[None]:
+    """A tracked job that never finishes by itself, already inside ``track()``."""
     started = asyncio.Event()
 
     async def job() -> None:
@@ -30,6 +30,12 @@ async def test_jobs_cut_by_drain_end_with_shutting_down_error() -> None:
 
     task = asyncio.create_task(job())
     await started.wait()
+    return task
+
+
+async def test_jobs_cut_by_drain_end_with_shutting_down_error() -> None:
+    jobs = JobTracker()
+    task = await start_endless_job(jobs)
     assert await jobs.drain(grace=0) == 1
     assert isinstance(task.exception(), ShuttingDownError)
 
@@ -52,16 +58,7 @@ async def test_jobs_finishing_within_grace_are_left_alone() -> None:
 
 
 async def test_a_cancellation_from_elsewhere_stays_a_cancellation() -> None:
-    jobs = JobTracker()
-    started = asyncio.Event()
-
-    async def job() -> None:
-        with jobs.track():
-            started.set()
-            await asyncio.Event().wait()
-
-    task = asyncio.create_task(job())
-    await started.wait()
+    task = await start_endless_job(JobTracker())
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
