@@ -15,11 +15,12 @@ from bot.replies import reply_privately
 from bot.services.errors import BotError, UnsupportedOptionError
 from bot.services.images import ImageGenerator
 from bot.services.jobs import JobTracker
+from bot.services.quota import QuotaService
 from bot.texts import error_text, text
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.imagine",)
+EXTENSIONS = ("cogs.imagine", "cogs.quota", "cogs.quota_admin")
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Services:
     """Everything the cogs need, built once by the runner and injected."""
 
     generator: ImageGenerator
+    quota: QuotaService
     safety_salt: bytes
     jobs: JobTracker
 
@@ -50,6 +52,8 @@ class ImagineTree(app_commands.CommandTree["ImagineBot"]):
             message = error_text(cause)
         elif isinstance(cause, app_commands.NoPrivateMessage):
             message = text("error.guild_only")
+        elif isinstance(cause, app_commands.MissingPermissions):
+            message = text("error.missing_permissions")
         else:
             command = interaction.command.qualified_name if interaction.command else "?"
             log.error("Unhandled error in /%s (interaction %s)", command, interaction.id, exc_info=cause)

@@ -58,6 +58,9 @@ class Settings:
     image_concurrency: int = 4
     openai_timeout: float = 120.0
     openai_max_retries: int = 2
+    quota_user_daily: int | None = 10
+    quota_guild_daily: int | None = None
+    store_prompts: bool = False
 
 
 def _required_secret(env: Mapping[str, str], key: str) -> Secret:
@@ -102,6 +105,24 @@ def _log_level(key: str, raw: str) -> str:
     return level
 
 
+def _daily_limit(key: str, raw: str) -> int | None:
+    value = raw.strip().casefold()
+    if value == "unlimited":
+        return None
+    if not value.isdigit() or int(value) > 1_000_000:
+        raise ConfigError(key, "must be a whole number of images from 0 to 1000000, or 'unlimited'")
+    return int(value)
+
+
+def _flag(key: str, raw: str) -> bool:
+    value = raw.strip().casefold()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(key, "must be true or false")
+
+
 def _bounded(parse: Callable[[str], T], low: T, high: T) -> Callable[[str, str], T]:
     def check(key: str, raw: str) -> T:
         try:
@@ -135,6 +156,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         image_concurrency=_optional(env, "IMAGE_CONCURRENCY", _bounded(int, 1, 64), 4),
         openai_timeout=_optional(env, "OPENAI_TIMEOUT", _bounded(float, 0.1, 900.0), 120.0),
         openai_max_retries=_optional(env, "OPENAI_MAX_RETRIES", _bounded(int, 0, 10), 2),
+        quota_user_daily=_optional(env, "QUOTA_USER_DAILY", _daily_limit, 10),
+        quota_guild_daily=_optional(env, "QUOTA_GUILD_DAILY", _daily_limit, None),
+        store_prompts=_optional(env, "STORE_PROMPTS", _flag, False),
     )
 
 

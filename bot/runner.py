@@ -18,14 +18,18 @@ from bot.services.capabilities import capabilities_for
 from bot.services.downloads import ImageDownloader
 from bot.services.images import ImageGenerator, RetryPolicy
 from bot.services.jobs import JobTracker
+from bot.services.quota import QuotaDefaults, QuotaService
 from storage.database import open_database
+from storage.quota_limits import QuotaLimitsRepository
 from storage.state import BotStateRepository
+from storage.usage import UsageRepository
 
 log = logging.getLogger(__name__)
 
 DOWNLOAD_TIMEOUT_SECONDS = 30.0
 # Docker waits 10 s between SIGTERM and SIGKILL; finish or cut running jobs well inside that.
 SHUTDOWN_GRACE_SECONDS = 6.0
+RESERVATION_SWEEP_SECONDS = 60.0
 
 
 def point_rest_at(base_url: str) -> None:
@@ -67,8 +71,18 @@ async def serve(
             concurrency=settings.image_concurrency,
             retry=RetryPolicy(max_retries=settings.openai_max_retries),
         )
+        quota = QuotaService(
+            UsageRepository(database),
+            QuotaLimitsRepository(database),
+            QuotaDefaults(user_daily=settings.quota_user_daily, guild_daily=settings.quota_guild_daily),
+            store_prompts=settings.store_prompts,
+        )
+        # No job survives a restart, so every reservation still open belongs to a job that died with its process.
+        await quota.release_abandoned(at_startup=True)
+        sweeper = asyncio.create_task(_sweep_reservations(quota), name="reservation-sweeper")
+        stack.callback(sweeper.cancel)
         jobs = JobTracker()
-        services = Services(generator=generator, safety_salt=await state.safety_salt(), jobs=jobs)
+        services = Services(generator=generator, quota=quota, safety_salt=await state.safety_salt(), jobs=jobs)
         bot = await stack.enter_async_context(
             ImagineBot(services, heartbeat_file=heartbeat_path(settings.database_path))
         )
@@ -78,6 +92,16 @@ async def serve(
             bot.tree, state, application_id=bot.application_id, guild_ids=settings.command_guild_ids
         )
         await _run_until_shutdown(bot, shutdown, lambda: jobs.drain(shutdown_grace))
+
+
+async def _sweep_reservations(quota: QuotaService) -> None:
+    while True:
+        await asyncio.sleep(RESERVATION_SWEEP_SECONDS)
+        try:
+            await quota.release_abandoned(at_startup=False)
+        except Exception:
+            # A failed sweep (a full disk, say) must not end sweeping: the next one may succeed.
+            log.exception("Releasing expired reservations failed")
 
 
 async def _run_until_shutdown(bot: ImagineBot, shutdown: asyncio.Event, drain: Callable[[], Awaitable[object]]) -> None:

@@ -1,16 +1,22 @@
 """Everything the bot says to members, in one catalogue, so wording lives in one place."""
 
+from datetime import datetime
+
+import discord
+
 from bot.services.errors import (
     BillingExhaustedError,
     BotError,
     BusyError,
     ImageRetrievalError,
     ImageTooLargeError,
+    InvalidSettingError,
     NotConfiguredError,
     PolicyRefusalError,
     ProviderRejectedError,
     ProviderTimeoutError,
     ProviderUnavailableError,
+    QuotaExceededError,
     RateLimitedError,
     ShuttingDownError,
     UnsupportedOptionError,
@@ -31,6 +37,44 @@ EN: dict[str, str] = {
     "error.busy": "The bot was too busy to finish your picture in time. Please try again.",
     "error.shutting_down": "The bot is restarting, so your picture was not made. Please try again in a minute.",
     "error.guild_only": "This command only works in a server.",
+    "error.quota_user": (
+        "You've reached your limit of {limit} image(s) for today: {remaining} left, and this request needs "
+        "{requested}. Your quota resets {reset}."
+    ),
+    "error.quota_server": (
+        "This server has reached its limit of {limit} image(s) for today: {remaining} left, and this request "
+        "needs {requested}. The server's quota resets {reset}."
+    ),
+    "error.invalid_setting": "That setting doesn't work: {reason}.",
+    "error.missing_permissions": "You need the Manage Server permission to change quotas.",
+    "quota.title": "Your image quota",
+    "quota.yours": "You, today",
+    "quota.server": "This server, today",
+    "quota.used_of": "{used} of {limit} used, **{remaining} left**",
+    "quota.unlimited": "{used} used, no limit",
+    "quota.exempt": "{used} used, exempt from limits",
+    "quota.resets": "Resets",
+    "quota.reset_at": "{relative} ({absolute})",
+    "admin.title": "Quota settings",
+    "admin.server_limit": "Server, per day",
+    "admin.user_default": "Each member, per day",
+    "admin.role_limits": "Role limits (a member gets the most generous of their roles)",
+    "admin.user_limits": "Member overrides (beat roles and exemptions)",
+    "admin.exempt_roles": "Exempt roles (never limited, not counted against the server)",
+    "admin.limit_set": "{limit}",
+    "admin.limit_default": "{limit} (default)",
+    "admin.none": "none",
+    "admin.more": "…and {count} more",
+    "admin.footer": "Quotas reset every day at 00:00 UTC.",
+    "admin.default_again": "the default",
+    "admin.server_limit_done": "The server's daily limit is now {limit}.",
+    "admin.user_default_done": "Each member's daily limit is now {limit}.",
+    "admin.role_limit_done": "Members of {role} now get {limit} images per day.",
+    "admin.user_limit_done": "{member} now gets {limit} images per day.",
+    "admin.exempt_done": "{role} is now exempt from quotas.",
+    "admin.not_exempt_done": "{role} is no longer exempt from quotas.",
+    "admin.reset_done": "{member} got back {count} image(s) for today.",
+    "admin.changes_title": "Latest quota changes",
     "error.unexpected": "Something went wrong on our side. It has been logged; please try again.",
     "result.title": "Imagined",
     "result.requested_by": "Requested by",
@@ -63,10 +107,29 @@ def text(key: str, **values: object) -> str:
     return EN[key].format(**values)
 
 
+def reset_time(moment: datetime) -> str:
+    """A reset time as Discord timestamps: relative, then the member's local clock time."""
+    return text(
+        "quota.reset_at",
+        relative=discord.utils.format_dt(moment, "R"),
+        absolute=discord.utils.format_dt(moment, "t"),
+    )
+
+
 def error_text(error: BotError) -> str:
     """What to tell a member about ``error``; never the exception's own message."""
     if isinstance(error, UnsupportedOptionError):
         return text("error.unsupported_option", reason=error.reason)
+    if isinstance(error, InvalidSettingError):
+        return text("error.invalid_setting", reason=error.reason)
+    if isinstance(error, QuotaExceededError):
+        return text(
+            f"error.quota_{error.scope}",
+            limit=error.limit,
+            remaining=error.remaining,
+            requested=error.requested,
+            reset=reset_time(error.resets_at),
+        )
     if isinstance(error, RateLimitedError) and error.retry_after and error.retry_after >= 1:
         return text("error.rate_limited_after", seconds=round(error.retry_after))
     key = next((_ERROR_KEYS[cls] for cls in type(error).__mro__ if cls in _ERROR_KEYS), "error.unexpected")

@@ -1,4 +1,4 @@
-"""``/imagine``: validate, acknowledge at once, generate, and post the picture publicly."""
+"""``/imagine``: validate, acknowledge at once, reserve quota, generate, and post the picture publicly."""
 
 import asyncio
 import logging
@@ -11,12 +11,14 @@ from discord.app_commands import Choice
 from discord.ext import commands
 
 from bot.embeds import result_embeds, result_files
+from bot.members import member_ref
 from bot.services.capabilities import ImageOptions, Shape
 from bot.services.encoding import prepare_for_upload
 from bot.services.errors import BusyError, ImageTooLargeError
 from bot.services.identity import safety_identifier
 from bot.services.images import GenerationResult, ImageGenerator
 from bot.services.jobs import JobTracker
+from bot.services.quota import QuotaService, Reservation
 
 if TYPE_CHECKING:
     from bot.client import ImagineBot
@@ -30,8 +32,9 @@ TOKEN_MARGIN_SECONDS = 60.0
 class ImagineCog(commands.Cog):
     """The ``/imagine`` command."""
 
-    def __init__(self, generator: ImageGenerator, salt: bytes, jobs: JobTracker) -> None:
+    def __init__(self, generator: ImageGenerator, quota: QuotaService, salt: bytes, jobs: JobTracker) -> None:
         self._generator = generator
+        self._quota = quota
         self._salt = salt
         self._jobs = jobs
 
@@ -67,8 +70,28 @@ class ImagineCog(commands.Cog):
         options = self._generator.capabilities.resolve(prompt, Shape(size), quality, count)
         with self._jobs.track():
             await interaction.response.defer(thinking=True)
-            result = await self._generate(interaction, prompt, options)
-            await self._post(interaction, prompt, result)
+            reservation = await self._quota.reserve(
+                member_ref(interaction),
+                channel_id=interaction.channel_id or 0,
+                images=options.count,
+                model=self._generator.capabilities.name,
+                size=options.size,
+                prompt=prompt,
+            )
+            try:
+                result = await self._generate(interaction, prompt, options)
+                await self._post(interaction, prompt, result)
+            except BaseException as exc:
+                await self._release(reservation, exc)
+                raise
+            await self._quota.settle(reservation)
+
+    async def _release(self, reservation: Reservation, cause: BaseException) -> None:
+        """Give the images back after a failure, without letting a storage error hide the failure itself."""
+        try:
+            await self._quota.release(reservation, outcome=type(cause).__name__)
+        except Exception:
+            log.exception("Could not release reservation %s; it expires on its own", reservation.generation_id)
 
     async def _generate(self, interaction: discord.Interaction, prompt: str, options: ImageOptions) -> GenerationResult:
         remaining = (interaction.expires_at - discord.utils.utcnow()).total_seconds() - TOKEN_MARGIN_SECONDS
@@ -110,4 +133,4 @@ def _upload_limit(interaction: discord.Interaction) -> int:
 async def setup(bot: "ImagineBot") -> None:
     """Extension entry point: wires the cog to the bot's services."""
     services = bot.services
-    await bot.add_cog(ImagineCog(services.generator, services.safety_salt, services.jobs))
+    await bot.add_cog(ImagineCog(services.generator, services.quota, services.safety_salt, services.jobs))

@@ -13,8 +13,9 @@ async def test_the_first_start_registers_imagine_globally(start_bot: StartBot, f
     await bot.stop()
     ((scope, payload),) = fake_discord.command_registrations
     assert scope == "global"
-    (command,) = payload
-    assert command["name"] == "imagine"
+    commands = {c["name"]: c for c in payload}
+    assert sorted(commands) == ["imagine", "quota", "quota-admin"]
+    command = commands["imagine"]
     options = {option["name"]: option for option in command["options"]}
     assert options["prompt"]["type"] == STRING
     assert options["prompt"]["required"] is True
@@ -24,6 +25,19 @@ async def test_the_first_start_registers_imagine_globally(start_bot: StartBot, f
     assert options["count"]["type"] == INTEGER
     assert (options["count"]["min_value"], options["count"]["max_value"]) == (1, 4)
     assert command["contexts"] == [0], "guild only"
+    admin = commands["quota-admin"]
+    assert admin["default_member_permissions"] == 1 << 5, "Manage Server by default"
+    assert admin["contexts"] == [0]
+    assert {o["name"] for o in admin["options"]} == {
+        "show",
+        "server-limit",
+        "user-default",
+        "role-limit",
+        "user-limit",
+        "exempt-role",
+        "reset-user",
+        "changes",
+    }
 
 
 async def test_a_restart_with_an_unchanged_tree_registers_nothing(
@@ -49,7 +63,7 @@ async def test_guild_ids_register_in_those_guilds_only(start_bot: StartBot, fake
     await (await start_bot(COMMAND_GUILD_IDS=str(GUILD_ID))).stop()
     ((scope, payload),) = fake_discord.command_registrations
     assert scope == f"guild:{GUILD_ID}"
-    assert [c["name"] for c in payload] == ["imagine"]
+    assert sorted(c["name"] for c in payload) == ["imagine", "quota", "quota-admin"]
     assert fake_discord.registered_commands("global") == []
 
 
@@ -59,10 +73,10 @@ async def test_switching_between_global_and_guild_registration_clears_the_old_sc
     await (await start_bot()).stop()
     await (await start_bot(COMMAND_GUILD_IDS=str(GUILD_ID))).stop()
     assert fake_discord.registered_commands("global") == []
-    assert [c["name"] for c in fake_discord.registered_commands(f"guild:{GUILD_ID}")] == ["imagine"]
+    assert len(fake_discord.registered_commands(f"guild:{GUILD_ID}")) == 3
 
     await (await start_bot()).stop()
     assert fake_discord.registered_commands(f"guild:{GUILD_ID}") == []
-    assert [c["name"] for c in fake_discord.registered_commands("global")] == ["imagine"]
+    assert len(fake_discord.registered_commands("global")) == 3
     scopes = [scope for scope, _ in fake_discord.command_registrations]
     assert scopes == ["global", f"guild:{GUILD_ID}", "global", "global", f"guild:{GUILD_ID}"]

@@ -20,6 +20,7 @@ def test_defaults_apply_when_only_required_keys_are_set() -> None:
     assert settings.command_guild_ids == ()
     assert settings.log_level == "INFO"
     assert settings.image_concurrency == 4
+    assert (settings.quota_user_daily, settings.quota_guild_daily, settings.store_prompts) == (10, None, False)
 
 
 def test_every_key_is_parsed() -> None:
@@ -35,6 +36,9 @@ def test_every_key_is_parsed() -> None:
             "IMAGE_CONCURRENCY": "8",
             "OPENAI_TIMEOUT": "30.5",
             "OPENAI_MAX_RETRIES": "0",
+            "QUOTA_USER_DAILY": "unlimited",
+            "QUOTA_GUILD_DAILY": "250",
+            "STORE_PROMPTS": "yes",
         }
     )
     assert settings.openai_base_url == "http://127.0.0.1:9999/v1"
@@ -44,6 +48,7 @@ def test_every_key_is_parsed() -> None:
     assert settings.command_guild_ids == (123456789012345678, 223456789012345678)
     assert settings.log_level == "DEBUG"
     assert (settings.image_concurrency, settings.openai_timeout, settings.openai_max_retries) == (8, 30.5, 0)
+    assert (settings.quota_user_daily, settings.quota_guild_daily, settings.store_prompts) == (None, 250, True)
 
 
 @pytest.mark.parametrize(
@@ -62,6 +67,9 @@ def test_every_key_is_parsed() -> None:
         ({"IMAGE_CONCURRENCY": "four"}, "IMAGE_CONCURRENCY"),
         ({"OPENAI_TIMEOUT": "-1"}, "OPENAI_TIMEOUT"),
         ({"OPENAI_MAX_RETRIES": "99"}, "OPENAI_MAX_RETRIES"),
+        ({"QUOTA_USER_DAILY": "-1"}, "QUOTA_USER_DAILY"),
+        ({"QUOTA_GUILD_DAILY": "lots"}, "QUOTA_GUILD_DAILY"),
+        ({"STORE_PROMPTS": "maybe"}, "STORE_PROMPTS"),
     ],
 )
 def test_bad_values_name_their_key(overrides: dict[str, str], key: str) -> None:

@@ -1,8 +1,30 @@
 """Domain errors raised by the services; the Discord layer turns each into a friendly private answer."""
 
+from datetime import datetime
+
 
 class BotError(Exception):
     """Base of every error the bot explains to a member instead of logging as a crash."""
+
+
+class InvalidSettingError(BotError):
+    """An admin typed a setting we cannot use; ``reason`` says what would work."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class QuotaExceededError(BotError):
+    """A daily limit does not leave room for the requested images; nothing was charged."""
+
+    def __init__(self, *, scope: str, limit: int, remaining: int, requested: int, resets_at: datetime) -> None:
+        super().__init__(f"{scope} limit {limit} reached")
+        self.scope = scope
+        self.limit = limit
+        self.remaining = remaining
+        self.requested = requested
+        self.resets_at = resets_at
 
 
 class UnsupportedOptionError(BotError):

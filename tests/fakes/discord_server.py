@@ -378,6 +378,10 @@ def _with_string_snowflakes(body: Any) -> Any:
     return fixed
 
 
+def _string_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
 def _image_size(data: bytes) -> tuple[int, int] | None:
     try:
         with Image.open(io.BytesIO(data)) as image:
@@ -1421,7 +1425,8 @@ class FakeDiscord:
                 "type": key[1],
                 "name": command["name"],
                 "description": command.get("description", ""),
-                "default_member_permissions": command.get("default_member_permissions"),
+                # discord.py sends the permission bits as a number; Discord answers with a string, as its spec says.
+                "default_member_permissions": _string_or_none(command.get("default_member_permissions")),
                 "nsfw": command.get("nsfw", False),
                 "contexts": command.get("contexts"),
                 "integration_types": command.get("integration_types") or [0],

@@ -1,0 +1,17 @@
+"""Translating Discord members into the plain references the services take."""
+
+import discord
+from discord import app_commands
+
+from bot.services.quota import MemberRef
+
+
+def member_ref(interaction: discord.Interaction) -> MemberRef:
+    """The invoking member with their roles (guild interactions only: commands using it are guild-only)."""
+    if interaction.guild_id is None or not isinstance(interaction.user, discord.Member):
+        raise app_commands.NoPrivateMessage
+    return MemberRef(
+        guild_id=interaction.guild_id,
+        user_id=interaction.user.id,
+        role_ids=frozenset(role.id for role in interaction.user.roles),
+    )
