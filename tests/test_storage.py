@@ -100,3 +100,30 @@ async def test_nested_database_use_fails_fast_instead_of_deadlocking(tmp_path: P
         with pytest.raises(RuntimeError, match="nested database use"):
             await read_inside_transaction(db)
         assert (await db.fetchone("SELECT 1"))[0] == 1
+
+
+async def test_data_survives_every_later_migration(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    migrations = bundled_migrations()
+    async with open_database(path, migrations[:1]) as db:
+        salt = await BotStateRepository(db).safety_salt()
+        await BotStateRepository(db).record_registration(1, "global", "hash")
+    async with open_database(path) as db:
+        state = BotStateRepository(db)
+        assert await state.safety_salt() == salt
+        assert await state.registered_hash(1, "global") == "hash"
+        tables = {row[0] for row in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"bot_state", "command_registrations", "generations", "quota_limits", "quota_admin_changes"} <= tables
+
+
+async def test_group_committed_writes_fail_alone(tmp_path: Path) -> None:
+    async with open_database(tmp_path / "bot.db") as db:
+        good = db.write("INSERT INTO bot_state (key, value) VALUES ('a', '1') RETURNING key")
+        bad = db.write("INSERT INTO bot_state (key, value) VALUES ('b', NULL)")  # NOT NULL violation
+        also_good = db.write("INSERT INTO bot_state (key, value) VALUES ('c', '3') RETURNING key")
+        results = await asyncio.gather(good, bad, also_good, return_exceptions=True)
+        assert [row[0] for row in results[0]] == ["a"]
+        assert isinstance(results[1], sqlite3.IntegrityError)
+        assert [row[0] for row in results[2]] == ["c"]
+        keys = [row[0] for row in await db.fetchall("SELECT key FROM bot_state ORDER BY key")]
+    assert keys == ["a", "c"]
