@@ -6,7 +6,7 @@ from functools import cache
 
 from PIL import Image
 
-from tests.fakes.discord_server import FakeDiscord, FakeUser, InteractionRecord
+from tests.fakes.discord_server import FakeDiscord, FakeMessage, FakeUser, InteractionRecord
 
 EPHEMERAL = 64
 DEFERRED_CHANNEL_MESSAGE = 5
@@ -44,3 +44,27 @@ def noisy_png(width: int, height: int) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+async def wait_for_private_answer(fake: FakeDiscord, record: InteractionRecord) -> str:
+    """The one ephemeral followup a failed job ends with (its public placeholder having been removed)."""
+    await fake.wait_for(lambda: bool(record.followups))
+    (answer,) = record.followups
+    assert answer.ephemeral
+    assert answer.content is not None
+    assert len(answer.content) <= 2000
+    return answer.content
+
+
+async def wait_for_ephemeral_reply(fake: FakeDiscord, record: InteractionRecord) -> FakeMessage:
+    """The private reply to a command that answers only the member (an ephemeral defer filled in, or a direct
+    ephemeral message)."""
+
+    def answered() -> bool:
+        message = record.original
+        return message is not None and not message.loading
+
+    await fake.wait_for(answered)
+    assert record.original is not None
+    assert record.original.ephemeral
+    return record.original

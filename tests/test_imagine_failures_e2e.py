@@ -13,17 +13,9 @@ from tests.helpers import (
     ACK_DEADLINE_SECONDS,
     DEFERRED_CHANNEL_MESSAGE,
     imagine,
+    wait_for_private_answer,
     wait_for_result,
 )
-
-
-async def wait_for_private_answer(fake: FakeDiscord, record: InteractionRecord) -> str:
-    await fake.wait_for(lambda: bool(record.followups))
-    (answer,) = record.followups
-    assert answer.ephemeral
-    assert answer.content is not None
-    assert len(answer.content) <= 2000
-    return answer.content
 
 
 def assert_nothing_public_remains(record: InteractionRecord) -> None:

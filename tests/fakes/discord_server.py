@@ -241,6 +241,7 @@ class FakeGuild:
     channel_id: int
     bot_role_id: int
     channel_name: str = "general"
+    extra_roles: dict[int, str] = field(default_factory=dict)
 
 
 class _Upload(NamedTuple):
@@ -463,6 +464,10 @@ class FakeDiscord:
         self.guilds[guild_id] = guild
         self.guild_premium_tier[guild_id] = premium_tier
         return guild
+
+    def add_role(self, role_id: int, name: str, *, guild_id: int = GUILD_ID) -> None:
+        """Give a guild a plain role (before the client connects, so GUILD_CREATE carries it)."""
+        self.guilds[guild_id].extra_roles[role_id] = name
 
     def upload(
         self, filename: str, data: bytes, content_type: str | None = None, *, description: str | None = None
@@ -728,6 +733,7 @@ class FakeDiscord:
         return [
             role(guild.id, "@everyone", PLAIN_MEMBER_PERMISSIONS, 0, {}),
             role(guild.bot_role_id, BOT_USER.name, APP_PERMISSIONS, 1, {"bot_id": str(BOT_USER_ID)}),
+            *(role(rid, name, 0, 2 + i, {}) for i, (rid, name) in enumerate(guild.extra_roles.items())),
         ]
 
     # ----------------------------------------------------------------------------------------------- interactions
@@ -767,7 +773,7 @@ class FakeDiscord:
         if kind == 7 and value == guild.channel_id:
             resolved.setdefault("channels", {})[str(value)] = self._channel(guild, PLAIN_MEMBER_PERMISSIONS)
             return str(value)
-        if kind in (8, 9) and value in (guild.id, guild.bot_role_id):
+        if kind in (8, 9) and (value in (guild.id, guild.bot_role_id) or value in guild.extra_roles):
             role = next(r for r in self._roles(guild) if r["id"] == str(value))
             resolved.setdefault("roles", {})[str(value)] = role
             return str(value)
