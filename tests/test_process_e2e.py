@@ -3,12 +3,14 @@
 import asyncio
 import os
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 
+from tests.conftest import StartBot
 from tests.fakes.discord_server import FakeDiscord
-from tests.fakes.openai_server import FakeOpenAI
-from tests.helpers import imagine, wait_for_result
+from tests.fakes.openai_server import Failure, FakeOpenAI
+from tests.helpers import MEMBER, fields_of, imagine, wait_for_ephemeral_reply, wait_for_result
 
 REPO = Path(__file__).resolve().parents[1]
 PROCESS_TIMEOUT = 30.0
@@ -95,3 +97,35 @@ async def test_the_process_serves_imagine_and_stops_cleanly_on_sigterm(
     assert api_key not in output
     assert record.token not in output, "interaction tokens are credentials for 15 minutes"
     assert "Traceback" not in output
+
+
+async def test_a_bot_killed_mid_generation_leaves_no_charge_after_restart(
+    tmp_path: Path,
+    bot_env: dict[str, str],
+    start_bot: StartBot,
+    fake_discord: FakeDiscord,
+    fake_openai: FakeOpenAI,
+) -> None:
+    fake_openai.fail_next(Failure.hang())
+    log_path = tmp_path / "killed.log"
+    with log_path.open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", cwd=tmp_path, env=clean_env(bot_env), stdout=log, stderr=log
+        )
+        try:
+            await fake_discord.wait_for(lambda: fake_discord.session_count >= 1, timeout=PROCESS_TIMEOUT)
+            await imagine(fake_discord, "a picture that dies with its process", count=3)
+            await fake_openai.wait_for_image_requests(1)  # the reservation is committed before the provider is called
+        finally:
+            process.kill()
+            await process.wait()
+    fake_openai.release_hung()
+    with sqlite3.connect(tmp_path / "bot.db") as raw:
+        assert raw.execute("SELECT state, images FROM generations").fetchall() == [("reserved", 3)]
+
+    await start_bot()
+    record = await fake_discord.invoke_slash("quota", {}, user=MEMBER)
+    card = fields_of((await wait_for_ephemeral_reply(fake_discord, record)).embeds[0])
+    assert card["You, today"] == "0 of 10 used, **10 left**"
+    with sqlite3.connect(tmp_path / "bot.db") as raw:
+        assert raw.execute("SELECT state, outcome FROM generations").fetchall() == [("released", "abandoned")]
