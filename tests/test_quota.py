@@ -227,3 +227,10 @@ def test_admins_type_limits_as_numbers_unlimited_or_default(raw: str, expected: 
 def test_anything_else_is_explained(raw: str) -> None:
     with pytest.raises(InvalidSettingError):
         parse_limit(raw)
+
+
+async def test_a_change_made_while_settings_are_being_read_is_seen_at_once(bed: Bed) -> None:
+    reading = asyncio.create_task(bed.quota.settings(GUILD))  # starts loading the old settings
+    await bed.quota.set_limit(GUILD, "user_default", 0, 3, actor_id=ADMIN)
+    await reading
+    assert (await bed.quota.settings(GUILD)).user_default == 3

@@ -121,7 +121,11 @@ def _remaining(limit: Limit, used: int) -> int | None:
 
 
 class QuotaService:
-    """Quota policy over the usage and limits repositories. Days are UTC days."""
+    """Quota policy over the usage and limits repositories. Days are UTC days.
+
+    Guild settings are cached: they change only through this service (one bot process owns the database), which
+    drops a guild's entry whenever it changes, and a reservation then needs one database statement, not two.
+    """
 
     def __init__(
         self,
@@ -137,6 +141,8 @@ class QuotaService:
         self._defaults = defaults
         self._store_prompts = store_prompts
         self._clock = clock
+        self._settings: dict[int, GuildQuotaSettings] = {}
+        self._versions: dict[int, int] = {}
 
     def _day(self) -> tuple[datetime, str, datetime]:
         now = self._clock()
@@ -145,6 +151,20 @@ class QuotaService:
 
     async def settings(self, guild_id: int) -> GuildQuotaSettings:
         """The guild's configuration, defaults included."""
+        cached = self._settings.get(guild_id)
+        if cached is not None:
+            return cached
+        version = self._versions.get(guild_id, 0)
+        loaded = await self._load_settings(guild_id)
+        if self._versions.get(guild_id, 0) == version:  # no change landed while we were reading
+            self._settings[guild_id] = loaded
+        return loaded
+
+    def _changed(self, guild_id: int) -> None:
+        self._versions[guild_id] = self._versions.get(guild_id, 0) + 1
+        self._settings.pop(guild_id, None)
+
+    async def _load_settings(self, guild_id: int) -> GuildQuotaSettings:
         rows = await self._limits.overrides(guild_id)
         by_kind: dict[LimitKind, dict[int, Limit]] = {}
         for row in rows:
@@ -249,6 +269,7 @@ class QuotaService:
             new_value=DEFAULT if value == DEFAULT else describe_limit(value),
             now=int(self._clock().timestamp()),
         )
+        self._changed(guild_id)
 
     async def set_exempt(self, guild_id: int, role_id: int, exempt: bool, *, actor_id: int) -> None:
         """Make a role exempt from quotas, or not, and record the change."""
@@ -265,6 +286,7 @@ class QuotaService:
             new_value=str(exempt).lower(),
             now=int(self._clock().timestamp()),
         )
+        self._changed(guild_id)
 
     async def reset_today(self, guild_id: int, user_id: int, *, actor_id: int) -> int:
         """Forgive the member's delivered images today; returns how many. Recorded like every admin change."""
