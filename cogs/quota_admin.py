@@ -7,12 +7,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.services.quota import GuildQuotaSettings, LimitInput, QuotaService, describe_limit, parse_limit
+from bot.services.quota import GuildQuotaSettings, QuotaService, describe_limit, parse_limit
 from bot.texts import text
+from storage.quota_limits import AdminChange, LimitKind
 
 if TYPE_CHECKING:
     from bot.client import ImagineBot
-    from storage.quota_limits import AdminChange
 
 LIMIT_HELP = "Images per day: a number, 'unlimited', or 'default'"
 FIELD_LIMIT = 1024
@@ -62,7 +62,7 @@ def settings_embed(settings: GuildQuotaSettings) -> discord.Embed:
     return embed
 
 
-def change_line(change: "AdminChange") -> str:
+def change_line(change: AdminChange) -> str:
     """One audit entry: when, who, what."""
     target = f" <@{change.target_id}>" if change.target_id else ""
     values = f": {change.old_value} → {change.new_value}" if change.old_value else f": {change.new_value}"
@@ -95,41 +95,40 @@ class QuotaAdminCog(commands.GroupCog, group_name="quota-admin", group_descripti
         settings = await self._quota.settings(_guild_id(interaction))
         await interaction.followup.send(embed=settings_embed(settings), ephemeral=True)
 
+    async def _set_limit(
+        self, interaction: discord.Interaction, kind: LimitKind, target_id: int, limit: str, confirmation: str
+    ) -> None:
+        """Parse the admin's limit, store it with its audit record, and confirm with ``confirmation``."""
+        value = parse_limit(limit)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await self._quota.set_limit(_guild_id(interaction), kind, target_id, value, actor_id=interaction.user.id)
+        shown = text("admin.default_again") if isinstance(value, str) else describe_limit(value)
+        target = f"<@&{target_id}>" if kind == "role" else f"<@{target_id}>"
+        await self._done(interaction, text(confirmation, limit=shown, target=target))
+
     @app_commands.command(name="server-limit", description="Set how many images the whole server may make per day")
     @app_commands.describe(limit=LIMIT_HELP)
     async def server_limit(self, interaction: discord.Interaction, limit: str) -> None:
         """Set the server's daily limit."""
-        value = parse_limit(limit)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        await self._quota.set_limit(_guild_id(interaction), "guild", 0, value, actor_id=interaction.user.id)
-        await self._done(interaction, text("admin.server_limit_done", limit=_shown(value)))
+        await self._set_limit(interaction, "guild", 0, limit, "admin.server_limit_done")
 
     @app_commands.command(name="user-default", description="Set how many images each member may make per day")
     @app_commands.describe(limit=LIMIT_HELP)
     async def user_default(self, interaction: discord.Interaction, limit: str) -> None:
         """Set the default per-member daily limit."""
-        value = parse_limit(limit)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        await self._quota.set_limit(_guild_id(interaction), "user_default", 0, value, actor_id=interaction.user.id)
-        await self._done(interaction, text("admin.user_default_done", limit=_shown(value)))
+        await self._set_limit(interaction, "user_default", 0, limit, "admin.user_default_done")
 
     @app_commands.command(name="role-limit", description="Give members of a role their own daily limit")
     @app_commands.describe(role="The role", limit=f"{LIMIT_HELP} ('default' removes the role's limit)")
     async def role_limit(self, interaction: discord.Interaction, role: discord.Role, limit: str) -> None:
         """Set a role's daily limit; members get the most generous of their roles."""
-        value = parse_limit(limit)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        await self._quota.set_limit(_guild_id(interaction), "role", role.id, value, actor_id=interaction.user.id)
-        await self._done(interaction, text("admin.role_limit_done", role=role.mention, limit=_shown(value)))
+        await self._set_limit(interaction, "role", role.id, limit, "admin.role_limit_done")
 
     @app_commands.command(name="user-limit", description="Give one member their own daily limit")
     @app_commands.describe(member="The member", limit=f"{LIMIT_HELP} ('default' removes the override)")
     async def user_limit(self, interaction: discord.Interaction, member: discord.Member, limit: str) -> None:
         """Set one member's daily limit; it beats their roles."""
-        value = parse_limit(limit)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        await self._quota.set_limit(_guild_id(interaction), "user", member.id, value, actor_id=interaction.user.id)
-        await self._done(interaction, text("admin.user_limit_done", member=member.mention, limit=_shown(value)))
+        await self._set_limit(interaction, "user", member.id, limit, "admin.user_limit_done")
 
     @app_commands.command(name="exempt-role", description="Exempt a role from all quotas, or stop exempting it")
     @app_commands.describe(role="The role", exempt="True: never limited and not counted against the server")
@@ -165,10 +164,6 @@ def _guild_id(interaction: discord.Interaction) -> int:
     if interaction.guild_id is None:
         raise app_commands.NoPrivateMessage
     return interaction.guild_id
-
-
-def _shown(value: LimitInput) -> str:
-    return text("admin.default_again") if isinstance(value, str) else describe_limit(value)
 
 
 async def setup(bot: "ImagineBot") -> None:
