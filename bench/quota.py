@@ -1,8 +1,9 @@
 """Quota reservations against a real SQLite file: throughput and behaviour under concurrency.
 
-Each task repeatedly reserves one image and settles it, as a delivered /imagine job does, through the same
-QuotaService the bot uses. Prints reserve+settle pairs per second at each concurrency, and whether any error
-(such as ``database is locked``) occurred.
+Each task is one member who repeatedly reserves one image and settles it, as a delivered /imagine job does,
+through the same QuotaService the bot uses, with both a member and a server limit in force (set high enough never
+to refuse, so every reservation runs the full check). Prints reserve+settle pairs per second at each concurrency,
+and how many operations raised any error (such as ``database is locked``).
 
     .venv/bin/python -m bench.quota
 """
@@ -22,13 +23,14 @@ from storage.usage import UsageRepository
 async def pairs_per_second(path: Path, concurrency: int, pairs: int) -> tuple[float, int]:
     """Run ``pairs`` reserve+settle pairs over ``concurrency`` tasks; returns (pairs/s, errors)."""
     async with open_database(path) as db:
-        quota = QuotaService(UsageRepository(db), QuotaLimitsRepository(db), QuotaDefaults(user_daily=None))
+        limits = QuotaDefaults(user_daily=1_000_000, guild_daily=1_000_000)
+        quota = QuotaService(UsageRepository(db), QuotaLimitsRepository(db), limits)
         errors = 0
         per_task = max(1, pairs // concurrency)
 
         async def member(index: int) -> None:
             nonlocal errors
-            ref = MemberRef(guild_id=1, user_id=index, role_ids=frozenset())
+            ref = MemberRef(guild_id=1, user_id=index + 1, role_ids=frozenset())
             for _ in range(per_task):
                 try:
                     reservation = await quota.reserve(

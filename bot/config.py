@@ -92,7 +92,7 @@ def _guild_ids(key: str, raw: str) -> tuple[int, ...]:
         part = part.strip()  # noqa: PLW2901 - normalising the loop value is the point
         if not part:
             continue
-        if not part.isdigit() or int(part) == 0:
+        if not (part.isascii() and part.isdigit()) or int(part) == 0:
             raise ConfigError(key, f"must be comma-separated numeric guild ids, got {part[:30]!r}")
         ids.append(int(part))
     return tuple(dict.fromkeys(ids))
@@ -109,7 +109,7 @@ def _daily_limit(key: str, raw: str) -> int | None:
     value = raw.strip().casefold()
     if value == "unlimited":
         return None
-    if not value.isdigit() or int(value) > 1_000_000:
+    if not (value.isascii() and value.isdigit()) or int(value) > 1_000_000:
         raise ConfigError(key, "must be a whole number of images from 0 to 1000000, or 'unlimited'")
     return int(value)
 

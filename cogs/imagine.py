@@ -79,12 +79,30 @@ class ImagineCog(commands.Cog):
                 prompt=prompt,
             )
             try:
-                result = await self._generate(interaction, prompt, options)
-                await self._post(interaction, prompt, result)
+                await self._generate_and_post(interaction, prompt, options)
             except BaseException as exc:
                 await self._release(reservation, exc)
                 raise
+        # Delivered: from here on nothing may cut the job short or touch the posted picture.
+        await self._settle(reservation)
+
+    async def _generate_and_post(self, interaction: discord.Interaction, prompt: str, options: ImageOptions) -> None:
+        """Generate and post before the interaction token expires (which also bounds how long images are held)."""
+        remaining = (interaction.expires_at - discord.utils.utcnow()).total_seconds() - TOKEN_MARGIN_SECONDS
+        try:
+            async with asyncio.timeout(max(remaining, 0.0)):
+                result = await self._generator.generate(
+                    prompt, options, safety_identifier=safety_identifier(self._salt, interaction.user.id)
+                )
+                await self._post(interaction, prompt, result)
+        except TimeoutError:
+            raise BusyError from None
+
+    async def _settle(self, reservation: Reservation) -> None:
+        try:
             await self._quota.settle(reservation)
+        except Exception:
+            log.exception("Could not record the delivery of reservation %s", reservation.generation_id)
 
     async def _release(self, reservation: Reservation, cause: BaseException) -> None:
         """Give the images back after a failure, without letting a storage error hide the failure itself."""
@@ -92,16 +110,6 @@ class ImagineCog(commands.Cog):
             await self._quota.release(reservation, outcome=type(cause).__name__)
         except Exception:
             log.exception("Could not release reservation %s; it expires on its own", reservation.generation_id)
-
-    async def _generate(self, interaction: discord.Interaction, prompt: str, options: ImageOptions) -> GenerationResult:
-        remaining = (interaction.expires_at - discord.utils.utcnow()).total_seconds() - TOKEN_MARGIN_SECONDS
-        try:
-            async with asyncio.timeout(max(remaining, 0.0)):
-                return await self._generator.generate(
-                    prompt, options, safety_identifier=safety_identifier(self._salt, interaction.user.id)
-                )
-        except TimeoutError:
-            raise BusyError from None
 
     async def _post(self, interaction: discord.Interaction, prompt: str, result: GenerationResult) -> None:
         limit = _upload_limit(interaction)

@@ -72,6 +72,7 @@ class Database:
         self._holder: asyncio.Task[Any] | None = None
         self._queued: list[_Write] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._closed = False
 
     @asynccontextmanager
     async def _exclusive(self) -> AsyncIterator[None]:
@@ -101,50 +102,65 @@ class Database:
         """Run one write statement atomically and return the rows it ``RETURNING``s, once they are committed.
 
         Statements queued while a commit is under way share the next ``BEGIN IMMEDIATE`` transaction. A statement
-        that fails fails alone: SQLite undoes just that statement and the others still commit.
+        that fails fails alone (SQLite undoes just that statement). If SQLite had to roll back the whole
+        transaction (disk full, I/O error), every statement of the batch is reported failed: a write is never
+        reported done unless it was committed (one queued behind the failure may still have run on its own, which
+        errs on the safe side). Once queued, a write runs even if the caller stops waiting, so a settlement is never
+        lost to a cancellation.
         """
+        if self._closed:
+            raise RuntimeError("the database is closed")
+        if asyncio.current_task() is self._holder:
+            raise RuntimeError("nested database use: inside transaction(), use the connection it yields")
         done: asyncio.Future[list[aiosqlite.Row]] = asyncio.get_running_loop().create_future()
         self._queued.append(_Write(sql, params, done))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush(), name="database-group-commit")
-        return await done
+        return await asyncio.shield(done)
 
     async def _flush(self) -> None:
         while self._queued:
             batch, self._queued = self._queued, []
-            async with self._exclusive():
-                await self._commit_batch(batch)
+            try:
+                async with self._exclusive():
+                    await self._commit_batch(batch)
+            finally:
+                for write in batch:  # whatever happened, nobody is left waiting
+                    if not write.done.done():
+                        write.done.set_exception(RuntimeError("the database write was interrupted"))
 
     async def _commit_batch(self, batch: list[_Write]) -> None:
-        outcomes: list[list[aiosqlite.Row] | Exception] = []
         try:
             await self._connection.execute("BEGIN IMMEDIATE")
-            for write in batch:
-                if write.done.cancelled():  # the caller gave up before its statement ran: skip it
-                    outcomes.append([])
-                    continue
-                try:
-                    outcomes.append(list(await self._connection.execute_fetchall(write.sql, write.params)))
-                except sqlite3.Error as exc:
-                    outcomes.append(exc)
+            # Submitted together, the statements run back to back in aiosqlite's thread, in order, instead of
+            # paying a thread round trip each.
+            outcomes = await asyncio.gather(
+                *(self._connection.execute_fetchall(write.sql, write.params) for write in batch),
+                return_exceptions=True,
+            )
+            failed = any(isinstance(outcome, BaseException) for outcome in outcomes)
+            if failed and not self._connection.in_transaction:
+                # SQLite rolled back the whole transaction (disk full, I/O error): none of it can count as done.
+                raise next(o for o in outcomes if isinstance(o, sqlite3.Error))
             await self._connection.commit()
-        except BaseException as exc:
+        except Exception as exc:
             if self._connection.in_transaction:
                 await self._connection.rollback()
-            failure = exc if isinstance(exc, Exception) else RuntimeError("database write interrupted")
+            log.error("A batch of %d database write(s) failed: %s", len(batch), exc)
             for write in batch:
-                if not write.done.done():
-                    write.done.set_exception(failure)
-            if not isinstance(exc, Exception):
-                raise
+                write.done.set_exception(exc)
             return
         for write, outcome in zip(batch, outcomes, strict=True):
-            if write.done.done():
-                continue
-            if isinstance(outcome, Exception):
+            if isinstance(outcome, BaseException):
                 write.done.set_exception(outcome)
             else:
-                write.done.set_result(outcome)
+                write.done.set_result(list(outcome))
+
+    async def close(self) -> None:
+        """Refuse new writes and wait until every queued one has been committed (or has failed)."""
+        self._closed = True
+        while self._flusher is not None and not self._flusher.done():
+            await asyncio.wait({self._flusher})
 
     async def fetchone(self, sql: str, params: Mapping[str, Any] | Sequence[Any] = ()) -> aiosqlite.Row | None:
         """The first row of a read-only query."""
@@ -155,11 +171,6 @@ class Database:
         """All rows of a read-only query."""
         async with self._exclusive():
             return list(await self._connection.execute_fetchall(sql, params))
-
-    async def wait_for_writes(self) -> None:
-        """Return once every queued write has been committed (or has failed)."""
-        if self._flusher is not None:
-            await asyncio.wait({self._flusher})
 
     async def schema_version(self) -> int:
         """``PRAGMA user_version``: the number of the last migration applied."""
@@ -205,6 +216,6 @@ async def open_database(path: Path, migrations: list[Migration] | None = None) -
         try:
             yield database
         finally:
-            await database.wait_for_writes()
+            await database.close()
     finally:
         await connection.close()

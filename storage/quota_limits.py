@@ -1,5 +1,6 @@
-"""Per-guild quota settings chosen by admins, and the audit trail of every change."""
+"""What server admins do to quotas: per-guild overrides, usage resets, and the audit trail of every change."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -51,40 +52,52 @@ class QuotaLimitsRepository:
         *,
         remove: bool,
         daily_limit: int | None,
+        describe: Callable[[LimitRow | None], str],
         actor_id: int,
         action: str,
-        old_value: str,
-        new_value: str,
         now: int,
     ) -> None:
-        """Set (or ``remove``) one override and record who did it, in one transaction."""
+        """Set (or ``remove``) one override and record who did it, before and after, in one transaction.
+
+        ``describe`` renders an override (``None``: none set) for the audit trail.
+        """
+        key = (guild_id, kind, target_id)
         async with self._db.transaction() as conn:
+            async with conn.execute(
+                "SELECT daily_limit FROM quota_limits WHERE guild_id = ? AND kind = ? AND target_id = ?", key
+            ) as cursor:
+                row = await cursor.fetchone()
+            before = LimitRow(kind, target_id, row[0]) if row else None
             if remove:
-                await conn.execute(
-                    "DELETE FROM quota_limits WHERE guild_id = ? AND kind = ? AND target_id = ?",
-                    (guild_id, kind, target_id),
-                )
+                await conn.execute("DELETE FROM quota_limits WHERE guild_id = ? AND kind = ? AND target_id = ?", key)
             else:
                 await conn.execute(
                     "INSERT INTO quota_limits (guild_id, kind, target_id, daily_limit) VALUES (?, ?, ?, ?)"
                     " ON CONFLICT (guild_id, kind, target_id) DO UPDATE SET daily_limit = excluded.daily_limit",
-                    (guild_id, kind, target_id, daily_limit),
+                    (*key, daily_limit),
                 )
+            after = None if remove else LimitRow(kind, target_id, daily_limit)
             await conn.execute(
                 "INSERT INTO quota_admin_changes (guild_id, actor_id, action, target_id, old_value, new_value,"
                 " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (guild_id, actor_id, action, target_id or None, old_value, new_value, now),
+                (guild_id, actor_id, action, target_id or None, describe(before), describe(after), now),
             )
 
-    async def record_change(
-        self, guild_id: int, *, actor_id: int, action: str, target_id: int | None, new_value: str, now: int
-    ) -> None:
-        """Record an admin action that is not a limit change (such as resetting a member's usage)."""
-        await self._db.write(
-            "INSERT INTO quota_admin_changes (guild_id, actor_id, action, target_id, new_value, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (guild_id, actor_id, action, target_id, new_value, now),
-        )
+    async def reset_usage(self, guild_id: int, user_id: int, usage_day: str, *, actor_id: int, now: int) -> int:
+        """Stop counting the member's delivered images of ``usage_day`` and record it; returns how many images."""
+        async with self._db.transaction() as conn:
+            async with conn.execute(
+                "UPDATE generations SET forgiven_at = ? WHERE guild_id = ? AND user_id = ? AND usage_day = ?"
+                " AND state = 'delivered' AND forgiven_at IS NULL RETURNING images",
+                (now, guild_id, user_id, usage_day),
+            ) as cursor:
+                forgiven = sum(int(row[0]) for row in await cursor.fetchall())
+            await conn.execute(
+                "INSERT INTO quota_admin_changes (guild_id, actor_id, action, target_id, new_value, created_at)"
+                " VALUES (?, ?, 'reset usage today', ?, ?, ?)",
+                (guild_id, actor_id, user_id, f"{forgiven} image(s) forgiven", now),
+            )
+        return forgiven
 
     async def recent_changes(self, guild_id: int, limit: int) -> list[AdminChange]:
         """The guild's latest admin changes, newest first."""

@@ -1,41 +1,42 @@
-"""Quota usage: reservations that become deliveries or are released, one row per job in ``generations``."""
+"""Quota usage: reservations that become deliveries or are released, one row per job in ``generations``.
+
+The counters in ``daily_usage`` are kept by triggers in the same statement as each change (see migration 0002).
+"""
 
 from dataclasses import asdict, dataclass
 from typing import Literal
 
 from storage.database import Database
 
-Blocked = Literal["quota_user", "quota_guild"]
+Blocked = Literal["quota_user", "quota_server"]
 
-_USER_USED = """
-    SELECT COALESCE(SUM(images), 0) FROM generations
-    WHERE guild_id = :guild_id AND usage_day = :usage_day AND user_id = :user_id
-      AND state IN ('reserved', 'delivered') AND forgiven_at IS NULL
-"""
-_GUILD_USED = """
-    SELECT COALESCE(SUM(images), 0) FROM generations
-    WHERE guild_id = :guild_id AND usage_day = :usage_day AND counts_for_guild = 1
-      AND state IN ('reserved', 'delivered') AND forgiven_at IS NULL
-"""
-# The limit check and the insert are one statement inside BEGIN IMMEDIATE: no other writer can slip in between.
+_USED = (
+    "COALESCE((SELECT images FROM daily_usage"
+    " WHERE guild_id = :guild_id AND usage_day = :usage_day AND user_id = {who}), 0)"
+)
+_USER_USED = _USED.format(who=":user_id")
+_GUILD_USED = _USED.format(who="0")
+
+# Deciding and recording happen in this one statement, inside the database's BEGIN IMMEDIATE transaction:
+# nothing can change the counters between the check and the insert. RETURNING reports the usage the decision
+# saw (it is computed before the AFTER INSERT trigger adds a reservation to the counters).
 _RESERVE = f"""
     INSERT INTO generations (
-        guild_id, channel_id, user_id, usage_day, images, counts_for_guild, state,
-        model, size, prompt_hash, prompt, created_at, expires_at
-    )
-    SELECT :guild_id, :channel_id, :user_id, :usage_day, :images, :counts_for_guild, 'reserved',
-           :model, :size, :prompt_hash, :prompt, :now, :expires_at
-    WHERE (:user_limit IS NULL OR ({_USER_USED}) + :images <= :user_limit)
-      AND (:guild_limit IS NULL OR ({_GUILD_USED}) + :images <= :guild_limit)
-"""
-_REFUSE = """
-    INSERT INTO generations (
         guild_id, channel_id, user_id, usage_day, images, counts_for_guild, state, outcome,
-        model, size, prompt_hash, prompt, created_at, finished_at
+        model, size, prompt_hash, prompt, created_at, expires_at, finished_at
     )
-    VALUES (:guild_id, :channel_id, :user_id, :usage_day, :images, :counts_for_guild, 'refused', :outcome,
-            :model, :size, :prompt_hash, :prompt, :now, :now)
-"""
+    SELECT :guild_id, :channel_id, :user_id, :usage_day, :images, :counts_for_guild,
+           CASE WHEN user_ok AND guild_ok THEN 'reserved' ELSE 'refused' END,
+           CASE WHEN NOT user_ok THEN 'quota_user' WHEN NOT guild_ok THEN 'quota_server' END,
+           :model, :size, :prompt_hash, :prompt, :now,
+           CASE WHEN user_ok AND guild_ok THEN :expires_at END,
+           CASE WHEN user_ok AND guild_ok THEN NULL ELSE :now END
+    FROM (
+        SELECT (:user_limit IS NULL OR {_USER_USED} + :images <= :user_limit) AS user_ok,
+               (:guild_limit IS NULL OR {_GUILD_USED} + :images <= :guild_limit) AS guild_ok
+    )
+    RETURNING id, outcome, {_USER_USED}, {_GUILD_USED}
+"""  # noqa: S608 - composed only from the constants above; every value is a bound parameter
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class ReservationRequest:
 
 @dataclass(frozen=True)
 class Usage:
-    """Images counted today for one member and for their guild (reservations included)."""
+    """Images counted on one day for one member and for their guild (open reservations included)."""
 
     user_used: int
     guild_used: int
@@ -68,7 +69,7 @@ class Usage:
 
 @dataclass(frozen=True)
 class Refused:
-    """Which limit turned a reservation down, and the usage that did it."""
+    """Which limit turned a reservation down, and the usage the decision saw."""
 
     blocked_by: Blocked
     usage: Usage
@@ -81,20 +82,12 @@ class UsageRepository:
         self._db = database
 
     async def reserve(self, request: ReservationRequest) -> int | Refused:
-        """Reserve the images if both limits allow it and return the reservation's id; else record the refusal.
-
-        The check and the insert are one statement inside a ``BEGIN IMMEDIATE`` transaction, so concurrent
-        reservations can never overspend a limit.
-        """
+        """Reserve the images if both limits allow it and return the reservation's id; else record the refusal."""
         params = asdict(request) | {"counts_for_guild": int(request.counts_for_guild)}
-        rows = await self._db.write(_RESERVE + " RETURNING id", params)
-        if rows:
-            return int(rows[0][0])
-        usage = await self.usage(request.guild_id, request.user_id, request.usage_day)
-        user_full = request.user_limit is not None and usage.user_used + request.images > request.user_limit
-        blocked: Blocked = "quota_user" if user_full else "quota_guild"
-        await self._db.write(_REFUSE, params | {"outcome": blocked})
-        return Refused(blocked, usage)
+        ((generation_id, outcome, user_used, guild_used),) = await self._db.write(_RESERVE, params)
+        if outcome is None:
+            return int(generation_id)
+        return Refused(outcome, Usage(int(user_used), int(guild_used)))
 
     async def settle(self, generation_id: int, *, now: int, duration_ms: int) -> bool:
         """Mark a reservation delivered: its images stay counted. False if it was not open any more."""
@@ -105,12 +98,12 @@ class UsageRepository:
         )
         return bool(rows)
 
-    async def release(self, generation_id: int, *, now: int, outcome: str) -> bool:
+    async def release(self, generation_id: int, *, now: int, duration_ms: int, outcome: str) -> bool:
         """Give a reservation's images back (nothing was delivered). False if it was not open any more."""
         rows = await self._db.write(
-            "UPDATE generations SET state = 'released', outcome = ?, finished_at = ?, expires_at = NULL"
-            " WHERE id = ? AND state = 'reserved' RETURNING id",
-            (outcome, now, generation_id),
+            "UPDATE generations SET state = 'released', outcome = ?, finished_at = ?, duration_ms = ?,"
+            " expires_at = NULL WHERE id = ? AND state = 'reserved' RETURNING id",
+            (outcome, now, duration_ms, generation_id),
         )
         return bool(rows)
 
@@ -126,14 +119,5 @@ class UsageRepository:
     async def usage(self, guild_id: int, user_id: int, usage_day: str) -> Usage:
         """The member's and the guild's usage on ``usage_day``."""
         params = {"guild_id": guild_id, "user_id": user_id, "usage_day": usage_day}
-        row = await self._db.fetchone(f"SELECT ({_USER_USED}), ({_GUILD_USED})", params)
+        row = await self._db.fetchone(f"SELECT {_USER_USED}, {_GUILD_USED}", params)
         return Usage(user_used=int(row[0]), guild_used=int(row[1])) if row else Usage(0, 0)
-
-    async def forgive_day(self, guild_id: int, user_id: int, usage_day: str, *, now: int) -> int:
-        """Stop counting the member's delivered images of ``usage_day``; returns how many images were forgiven."""
-        rows = await self._db.write(
-            "UPDATE generations SET forgiven_at = ? WHERE guild_id = ? AND user_id = ? AND usage_day = ?"
-            " AND state = 'delivered' AND forgiven_at IS NULL RETURNING images",
-            (now, guild_id, user_id, usage_day),
-        )
-        return sum(int(row[0]) for row in rows)

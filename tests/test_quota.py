@@ -1,6 +1,7 @@
 """Quota policy and storage against a real SQLite file: limits, precedence, atomicity, crash recovery."""
 
 import asyncio
+import hashlib
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from bot.services.quota import (
     parse_limit,
 )
 from storage.database import open_database
-from storage.quota_limits import QuotaLimitsRepository
+from storage.quota_limits import LimitRow, QuotaLimitsRepository
 from storage.usage import UsageRepository
 
 GUILD = 111
@@ -108,8 +109,8 @@ async def test_released_images_come_back_and_delivered_ones_stay(bed: Bed) -> No
     await bed.quota.release(second, outcome="ProviderTimeoutError")
     assert (await bed.quota.status(ALICE)).user_used == 4
     with sqlite3.connect(bed.path) as raw:
-        rows = raw.execute("SELECT state, outcome, images FROM generations ORDER BY id").fetchall()
-    assert rows == [("delivered", "delivered", 4), ("released", "ProviderTimeoutError", 4)]
+        rows = raw.execute("SELECT state, outcome, images, duration_ms >= 0 FROM generations ORDER BY id").fetchall()
+    assert rows == [("delivered", "delivered", 4, 1), ("released", "ProviderTimeoutError", 4, 1)]
 
 
 async def test_quota_refusals_are_recorded_but_not_counted(bed: Bed) -> None:
@@ -152,8 +153,7 @@ async def test_prompts_are_stored_only_as_hashes_unless_enabled(tmp_path: Path) 
         with sqlite3.connect(path) as raw:
             prompt, prompt_hash = raw.execute("SELECT prompt, prompt_hash FROM generations").fetchone()
         assert prompt == expected
-        assert len(prompt_hash) == 64
-        assert "secret" not in prompt_hash
+        assert prompt_hash == hashlib.sha256(b"a secret prompt").hexdigest()
 
 
 async def test_exempt_members_are_never_limited_nor_counted_against_the_server(bed: Bed) -> None:
@@ -223,14 +223,41 @@ def test_admins_type_limits_as_numbers_unlimited_or_default(raw: str, expected: 
     assert parse_limit(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["-1", "ten", "1.5", "1000001", "", "10 images"])
+@pytest.mark.parametrize("raw", ["-1", "ten", "1.5", "1000001", "", "10 images", "²", "٣"])
 def test_anything_else_is_explained(raw: str) -> None:
     with pytest.raises(InvalidSettingError):
         parse_limit(raw)
 
 
-async def test_a_change_made_while_settings_are_being_read_is_seen_at_once(bed: Bed) -> None:
-    reading = asyncio.create_task(bed.quota.settings(GUILD))  # starts loading the old settings
-    await bed.quota.set_limit(GUILD, "user_default", 0, 3, actor_id=ADMIN)
-    await reading
-    assert (await bed.quota.settings(GUILD)).user_default == 3
+class GatedReads(QuotaLimitsRepository):
+    """Holds every settings read after it has read the rows, so a change can land before the reader finishes."""
+
+    gate: asyncio.Event | None = None
+
+    async def overrides(self, guild_id: int) -> list[LimitRow]:
+        rows = await super().overrides(guild_id)
+        if self.gate is not None:
+            await self.gate.wait()
+        return rows
+
+
+async def test_a_settings_read_that_raced_an_admin_change_is_not_cached(tmp_path: Path) -> None:
+    async with open_database(tmp_path / "bot.db") as db:
+        limits = GatedReads(db)
+        quota = QuotaService(UsageRepository(db), limits, QuotaDefaults(10, None))
+        limits.gate = asyncio.Event()
+        reading = asyncio.create_task(quota.settings(GUILD))
+        await asyncio.sleep(0)  # the reader fetches the old rows and waits at the gate
+        await quota.set_limit(GUILD, "user_default", 0, 3, actor_id=ADMIN)
+        limits.gate.set()
+        assert (await reading).user_default == 10, "the reader saw the old value..."
+        limits.gate = None
+        assert (await quota.settings(GUILD)).user_default == 3, "...but did not cache it"
+
+
+async def test_the_refusal_names_the_limit_that_was_hit(bed: Bed) -> None:
+    await bed.quota.set_limit(GUILD, "user", ALICE.user_id, 1, actor_id=ADMIN)
+    await reserve(bed.quota, ALICE)
+    with pytest.raises(QuotaExceededError) as refused:
+        await reserve(bed.quota, ALICE)
+    assert (refused.value.scope, refused.value.limit, refused.value.remaining) == ("user", 1, 0)

@@ -192,3 +192,14 @@ async def test_a_malformed_limit_is_explained_privately(running_bot: RunningBot,
     assert data is not None
     assert data["flags"] & EPHEMERAL
     assert "'unlimited' or 'default'" in data["content"]
+
+
+async def test_members_with_manage_server_are_limited_like_everyone_else(
+    start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    await start_bot(QUOTA_USER_DAILY="1")
+    boss = {"user": ADMIN, "permissions": PLAIN | MANAGE_GUILD}
+    await wait_for_result(fake_discord, await fake_discord.invoke_slash("imagine", {"prompt": "mine"}, **boss))
+    refused = await fake_discord.invoke_slash("imagine", {"prompt": "one more"}, **boss)
+    assert "your limit of 1 image(s)" in await wait_for_private_answer(fake_discord, refused)
+    assert len(fake_openai.image_requests) == 1

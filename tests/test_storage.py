@@ -127,3 +127,50 @@ async def test_group_committed_writes_fail_alone(tmp_path: Path) -> None:
         assert [row[0] for row in results[2]] == ["c"]
         keys = [row[0] for row in await db.fetchall("SELECT key FROM bot_state ORDER BY key")]
     assert keys == ["a", "c"]
+
+
+async def test_a_batch_whose_transaction_sqlite_rolled_back_never_reports_an_undone_write_as_done(
+    tmp_path: Path,
+) -> None:
+    async with open_database(tmp_path / "bot.db") as db:
+        async with db.transaction() as conn:
+            # RAISE(ROLLBACK) undoes the whole transaction, as a full disk or an I/O error would.
+            await conn.execute("CREATE TABLE doomed (x INTEGER) STRICT")
+            await conn.execute(
+                "CREATE TRIGGER doom BEFORE INSERT ON doomed BEGIN SELECT RAISE(ROLLBACK, 'disk full'); END"
+            )
+        results = await asyncio.gather(
+            db.write("INSERT INTO bot_state (key, value) VALUES ('before', '1')"),
+            db.write("INSERT INTO doomed (x) VALUES (1)"),
+            db.write("INSERT INTO bot_state (key, value) VALUES ('after', '2')"),
+            return_exceptions=True,
+        )
+        assert all(isinstance(r, sqlite3.Error) for r in results), results
+        kept = {row[0] for row in await db.fetchall("SELECT key FROM bot_state")}
+        assert "before" not in kept, "the rolled-back write is undone and was reported as failed"
+        # A statement queued behind the failure may have run on its own; it was reported failed, which for every
+        # write the bot makes errs on the safe side (an unconfirmed reservation only under-spends until it expires).
+        assert kept <= {"after"}
+        await db.write("INSERT INTO bot_state (key, value) VALUES ('later', '3')")
+        assert "later" in {row[0] for row in await db.fetchall("SELECT key FROM bot_state")}, "it keeps working"
+
+
+async def test_a_write_whose_caller_stops_waiting_still_commits(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    async with open_database(path) as db:
+        write = asyncio.create_task(db.write("INSERT INTO bot_state (key, value) VALUES ('settled', 'yes')"))
+        await asyncio.sleep(0)  # let the write be queued
+        write.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await write
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT value FROM bot_state WHERE key = 'settled'").fetchone() == ("yes",)
+
+
+async def test_writes_after_close_and_inside_a_transaction_fail_loudly(tmp_path: Path) -> None:
+    async with open_database(tmp_path / "bot.db") as db:
+        with pytest.raises(RuntimeError, match="nested database use"):
+            async with db.transaction():
+                await db.write("INSERT INTO bot_state (key, value) VALUES ('x', 'y')")
+    with pytest.raises(RuntimeError, match="closed"):
+        await db.write("INSERT INTO bot_state (key, value) VALUES ('x', 'y')")

@@ -1,6 +1,7 @@
 """Domain errors raised by the services; the Discord layer turns each into a friendly private answer."""
 
 from datetime import datetime
+from typing import Literal
 
 
 class BotError(Exception):
@@ -18,7 +19,9 @@ class InvalidSettingError(BotError):
 class QuotaExceededError(BotError):
     """A daily limit does not leave room for the requested images; nothing was charged."""
 
-    def __init__(self, *, scope: str, limit: int, remaining: int, requested: int, resets_at: datetime) -> None:
+    def __init__(
+        self, *, scope: Literal["user", "server"], limit: int, remaining: int, requested: int, resets_at: datetime
+    ) -> None:
         super().__init__(f"{scope} limit {limit} reached")
         self.scope = scope
         self.limit = limit

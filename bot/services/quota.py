@@ -10,7 +10,7 @@ from datetime import time as dtime
 from typing import Literal
 
 from bot.services.errors import InvalidSettingError, QuotaExceededError
-from storage.quota_limits import AdminChange, LimitKind, QuotaLimitsRepository
+from storage.quota_limits import AdminChange, LimitKind, LimitRow, QuotaLimitsRepository
 from storage.usage import Refused, ReservationRequest, UsageRepository
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def parse_limit(text: str) -> LimitInput:
         return None
     if value == DEFAULT:
         return DEFAULT
-    if value.isdigit() and int(value) <= MAX_LIMIT:
+    if value.isascii() and value.isdigit() and int(value) <= MAX_LIMIT:
         return int(value)
     raise InvalidSettingError(f"use a whole number from 0 to {MAX_LIMIT}, 'unlimited' or 'default'")
 
@@ -116,8 +116,16 @@ class QuotaStatus:
     resets_at: datetime
 
 
-def _remaining(limit: Limit, used: int) -> int | None:
-    return None if limit is None else max(0, limit - used)
+def _elapsed_ms(reservation: Reservation) -> int:
+    return int((time.perf_counter() - reservation.started) * 1000)
+
+
+def _describe_override(row: LimitRow | None) -> str:
+    return DEFAULT if row is None else describe_limit(row.daily_limit)
+
+
+def _describe_exemption(row: LimitRow | None) -> str:
+    return "exempt" if row is not None else "not exempt"
 
 
 class QuotaService:
@@ -206,28 +214,32 @@ class QuotaService:
             )
         )
         if isinstance(outcome, Refused):
-            user_blocked = outcome.blocked_by == "quota_user"
-            limit = limits.user_limit if user_blocked else limits.guild_limit
-            used = outcome.usage.user_used if user_blocked else outcome.usage.guild_used
+            if outcome.blocked_by == "quota_user":
+                scope, limit, used = "user", limits.user_limit, outcome.usage.user_used
+            else:
+                scope, limit, used = "server", limits.guild_limit, outcome.usage.guild_used
+            assert limit is not None  # noqa: S101 - an unlimited limit never refuses
             raise QuotaExceededError(
-                scope="user" if user_blocked else "server",
-                limit=limit or 0,
-                remaining=_remaining(limit, used) or 0,
-                requested=images,
-                resets_at=resets_at,
+                scope=scope, limit=limit, remaining=max(0, limit - used), requested=images, resets_at=resets_at
             )
         return Reservation(outcome, images, time.perf_counter())
 
     async def settle(self, reservation: Reservation) -> None:
         """The images were delivered: they stay counted."""
-        duration_ms = int((time.perf_counter() - reservation.started) * 1000)
-        now = int(self._clock().timestamp())
-        if not await self._usage.settle(reservation.generation_id, now=now, duration_ms=duration_ms):
+        settled = await self._usage.settle(
+            reservation.generation_id, now=int(self._clock().timestamp()), duration_ms=_elapsed_ms(reservation)
+        )
+        if not settled:
             log.warning("Reservation %s was no longer open when its images were delivered", reservation.generation_id)
 
     async def release(self, reservation: Reservation, outcome: str) -> None:
         """Nothing was delivered: give the images back, remembering why."""
-        await self._usage.release(reservation.generation_id, now=int(self._clock().timestamp()), outcome=outcome)
+        await self._usage.release(
+            reservation.generation_id,
+            now=int(self._clock().timestamp()),
+            duration_ms=_elapsed_ms(reservation),
+            outcome=outcome,
+        )
 
     async def release_abandoned(self, *, at_startup: bool) -> int:
         """Release reservations whose job died: every open one at start-up, expired ones otherwise."""
@@ -254,36 +266,30 @@ class QuotaService:
         self, guild_id: int, kind: LimitKind, target_id: int, value: LimitInput, *, actor_id: int
     ) -> None:
         """Change one override (``DEFAULT`` removes it) and record the change."""
-        current = {(row.kind, row.target_id): row.daily_limit for row in await self._limits.overrides(guild_id)}
-        key = (kind, target_id)
-        old = describe_limit(current[key]) if key in current else DEFAULT
         await self._limits.change(
             guild_id,
             kind,
             target_id,
             remove=value == DEFAULT,
             daily_limit=None if value == DEFAULT else value,
+            describe=_describe_override,
             actor_id=actor_id,
             action=f"set {kind} limit",
-            old_value=old,
-            new_value=DEFAULT if value == DEFAULT else describe_limit(value),
             now=int(self._clock().timestamp()),
         )
         self._changed(guild_id)
 
     async def set_exempt(self, guild_id: int, role_id: int, exempt: bool, *, actor_id: int) -> None:
         """Make a role exempt from quotas, or not, and record the change."""
-        settings = await self.settings(guild_id)
         await self._limits.change(
             guild_id,
             "exempt_role",
             role_id,
             remove=not exempt,
             daily_limit=None,
+            describe=_describe_exemption,
             actor_id=actor_id,
             action="set exempt role",
-            old_value=str(role_id in settings.exempt_roles).lower(),
-            new_value=str(exempt).lower(),
             now=int(self._clock().timestamp()),
         )
         self._changed(guild_id)
@@ -291,16 +297,7 @@ class QuotaService:
     async def reset_today(self, guild_id: int, user_id: int, *, actor_id: int) -> int:
         """Forgive the member's delivered images today; returns how many. Recorded like every admin change."""
         now, day, _ = self._day()
-        forgiven = await self._usage.forgive_day(guild_id, user_id, day, now=int(now.timestamp()))
-        await self._limits.record_change(
-            guild_id,
-            actor_id=actor_id,
-            action="reset usage today",
-            target_id=user_id,
-            new_value=f"{forgiven} image(s) forgiven",
-            now=int(now.timestamp()),
-        )
-        return forgiven
+        return await self._limits.reset_usage(guild_id, user_id, day, actor_id=actor_id, now=int(now.timestamp()))
 
     async def recent_changes(self, guild_id: int, limit: int = 10) -> list[AdminChange]:
         """The latest admin changes to this guild's quotas, newest first."""
