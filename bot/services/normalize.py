@@ -1,0 +1,78 @@
+"""Prompt normalisation for blocklist matching: the forms a blocked word can hide in, folded back to plain text.
+
+``fold`` produces a few variants of a prompt (Unicode-folded, de-leeted, with spaced-out letters joined, with
+stretched letters shortened); the blocklist matches whole words in every variant. Matching whole words only is
+what keeps folding from creating false positives: "therapist" never contains the word "rapist".
+"""
+
+import re
+import unicodedata
+
+# Invisible characters used to split words: zero-width spaces and joiners, the BOM, soft hyphen, word joiner, and the
+# bidirectional controls (which also reorder what a reader sees).
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]"
+)
+
+# Letters from other scripts that look like Latin ones (after NFKC, which already folds full-width forms).
+_HOMOGLYPHS = str.maketrans(
+    {
+        # Cyrillic
+        "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
+        "т": "t", "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ԛ": "q", "ԝ": "w", "ү": "y",
+        # Greek
+        "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
+        "υ": "u", "χ": "x", "ω": "w", "ς": "s", "σ": "s",
+        # Latin look-alikes that NFKC keeps
+        "ı": "i", "ɡ": "g", "ɑ": "a", "ʟ": "l", "ꞵ": "b",
+    }
+)  # fmt: skip
+
+# Digits and symbols standing in for letters inside a word. "1" is both i and l, so both readings are tried.
+_LEET = str.maketrans(
+    {"0": "o", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
+     "@": "a", "$": "s", "!": "i", "|": "l", "+": "t"}
+)  # fmt: skip
+_LEET_ONE = ({"1": "i"}, {"1": "l"})
+_LEET_CHARS = "013456789@$!|+"
+
+# A word-ish token that mixes letters with leet characters, e.g. "k1ll", "n00d", "$ex".
+_WORDISH = rf"[\w{re.escape(_LEET_CHARS)}]"
+_MIXED_TOKEN = re.compile(rf"{_WORDISH}*[a-z]{_WORDISH}*")
+# Three or more single letters separated by the same kind of filler: "n u d e", "n.u.d.e", "n-u-d-e", "n_u_d_e".
+_SPACED_LETTERS = re.compile(r"\b(?:[a-z](?:[\s.\-_*·•/\\,]{1,3})){2,}[a-z]\b")
+_STRETCHED = re.compile(r"([a-z])\1{2,}")
+
+
+def unicode_fold(text: str) -> str:
+    """NFKC, case-folded, invisible and control characters removed, accents and look-alike letters folded."""
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    text = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFC", text).translate(_HOMOGLYPHS)
+
+
+def _deleet(text: str, one: dict[str, str]) -> str:
+    table = str.maketrans(one)
+
+    def fold_token(match: re.Match[str]) -> str:
+        return match.group(0).translate(_LEET).translate(table)
+
+    return _MIXED_TOKEN.sub(fold_token, text)
+
+
+def _join_spaced(text: str) -> str:
+    return _SPACED_LETTERS.sub(lambda m: re.sub(r"[^a-z]", "", m.group(0)), text)
+
+
+def fold(text: str) -> list[str]:
+    """The distinct forms of ``text`` to match blocked words against, most literal first."""
+    base = unicode_fold(text)
+    variants = [base]
+    for one in _LEET_ONE:
+        variants.append(_deleet(base, one))
+    variants += [_join_spaced(v) for v in list(variants)]
+    variants += [_STRETCHED.sub(r"\1", v) for v in list(variants)]
+    variants += [_STRETCHED.sub(r"\1\1", v) for v in list(variants)]
+    return list(dict.fromkeys(variants))

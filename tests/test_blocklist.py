@@ -1,0 +1,104 @@
+"""Blocklist matching: evasions are caught, innocent words are not."""
+
+import pytest
+
+from bot.services.blocklist import DEFAULT_WORDS, BlockEntry, Blocklist, prepare_entry
+from bot.services.errors import InvalidSettingError
+from bot.services.normalize import fold, unicode_fold
+
+BLOCKLIST = Blocklist(
+    [
+        *(BlockEntry(word, "word") for word in DEFAULT_WORDS),
+        *(prepare_entry(word, "word") for word in ("ass", "rapist", "cunt", "cock", "kill", "裸体", "blood bath")),
+        prepare_entry(r"behead(ed|ing)?", "regex"),
+    ]
+)
+
+EVASIONS = [
+    "nude",
+    "NUDE",
+    "n u d e",
+    "n.u.d.e",
+    "n-u-d-e",
+    "n_u_d_e",
+    "n * u * d * e",
+    "ｎｕｄｅ",  # full-width
+    "nu\u200bde",  # zero-width space
+    "nu\u200dde",  # zero-width joiner
+    "n\u00adude",  # soft hyphen
+    "nυdе",  # Greek upsilon, Cyrillic e
+    "пude",  # Cyrillic п is not a look-alike of n: must NOT be caught (see NOT_EVASIONS)
+    "nüde",
+    "nuuuude",
+    "p0rn",
+    "pr0n",  # not a folding of "porn": must NOT be caught (checked below)
+    "h3nt41",
+    "$ex is fine but nud3 is not",
+    "4ss",
+    "k1ll",
+    "a BLOOD   bath",
+    "beheading",
+    "一张裸体画",
+    "\u202enude",  # right-to-left override
+]
+NOT_EVASIONS = {"пude", "pr0n"}
+
+INNOCENT = [
+    "a classic car",
+    "Scunthorpe United at home",
+    "an assassin in the shadows",
+    "a cocktail party",
+    "my therapist's office",
+    "the grape harvest",
+    "a bass guitar",
+    "Hancock Street",
+    "skilled craftsman",
+    "a passage through the mountains",
+    "一只在夕阳下奔跑的狗",
+    "I like 1984 and 4 cats",
+    "a b c d blocks on a table",
+    "the bloodbath of colours in a sunset",
+    "",
+]
+
+
+@pytest.mark.parametrize("prompt", [p for p in EVASIONS if p not in NOT_EVASIONS])
+def test_evasions_are_caught(prompt: str) -> None:
+    assert BLOCKLIST.match(prompt) is not None, fold(prompt)
+
+
+@pytest.mark.parametrize("prompt", [*INNOCENT, *NOT_EVASIONS])
+def test_innocent_prompts_are_not(prompt: str) -> None:
+    assert BLOCKLIST.match(prompt) is None, fold(prompt)
+
+
+def test_folding_removes_invisible_and_direction_characters() -> None:
+    assert unicode_fold("a\u200bb\u202ec\u2066d\ufeffe") == "abcde"
+    assert unicode_fold("Ｃａｆé") == "cafe"
+
+
+def test_word_entries_are_folded_like_prompts() -> None:
+    assert prepare_entry("  NÜDE  ", "word") == BlockEntry("nude", "word")
+    assert prepare_entry("Blood   Bath", "word") == BlockEntry("blood bath", "word")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "kind", "problem"),
+    [
+        ("", "word", "1 to"),
+        ("\u200b", "word", "1 to"),
+        ("x" * 101, "word", "1 to"),
+        ("(unclosed", "regex", "not a valid regular expression"),
+        ("(a|aa)+$", "regex", "too slow"),
+        ("y" * 201, "regex", "1 to"),
+    ],
+)
+def test_bad_entries_are_explained(pattern: str, kind: str, problem: str) -> None:
+    with pytest.raises(InvalidSettingError, match=problem):
+        prepare_entry(pattern, kind)  # type: ignore[arg-type]
+
+
+def test_a_40000_character_prompt_is_matched_to_the_end() -> None:
+    prompt = ("a perfectly ordinary sentence about cats " * 1000)[:40000]
+    assert BLOCKLIST.match(prompt) is None
+    assert BLOCKLIST.match(prompt + " nude") is not None
