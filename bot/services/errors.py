@@ -93,3 +93,43 @@ class BusyError(BotError):
 
 class ShuttingDownError(BotError):
     """The bot is stopping: the job was refused or cut short, and nothing was posted."""
+
+
+class ModerationUnavailableError(BotError):
+    """The moderation endpoint failed or timed out, and the bot fails closed."""
+
+
+class PromptRefusedError(BotError):
+    """A moderation layer refused the prompt (or the picture made from it). ``refusal_id`` allows an appeal."""
+
+    def __init__(
+        self,
+        *,
+        layer: str,
+        categories: tuple[str, ...],
+        refusal_id: int | None,
+        appealable: bool,
+        suspended_until: datetime | None = None,
+    ) -> None:
+        super().__init__(f"refused by {layer}: {', '.join(categories)}")
+        self.layer = layer
+        self.categories = categories
+        self.refusal_id = refusal_id
+        self.appealable = appealable
+        self.suspended_until = suspended_until
+
+
+class SuspendedError(BotError):
+    """The member is suspended from /imagine until ``until``."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(f"suspended until {until.isoformat()}")
+        self.until = until
+
+
+class AppealError(BotError):
+    """An appeal cannot be made or decided; ``reason`` is one of not_yours, not_appealable, limit, already, decided."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

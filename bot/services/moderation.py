@@ -1,0 +1,119 @@
+"""The OpenAI moderation endpoint as a service, and the thresholds that turn its scores into decisions.
+
+Thresholds read "block when the score reaches this": a higher threshold is more lenient. Where no threshold is
+set, the endpoint's own ``flagged`` decision for the category applies.
+"""
+
+import base64
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import openai
+from openai.types import ModerationCreateResponse
+
+from bot.services.errors import ModerationUnavailableError
+
+log = logging.getLogger(__name__)
+
+MODERATION_MODEL = "omni-moderation-latest"
+CATEGORIES = (
+    "harassment",
+    "harassment/threatening",
+    "hate",
+    "hate/threatening",
+    "illicit",
+    "illicit/violent",
+    "self-harm",
+    "self-harm/intent",
+    "self-harm/instructions",
+    "sexual",
+    "sexual/minors",
+    "violence",
+    "violence/graphic",
+)
+
+# Outside age-restricted channels a general audience is assumed: these categories block at lower scores than the
+# endpoint's own flag. In age-restricted channels only the endpoint's flag applies (and servers' own thresholds).
+STRICT_THRESHOLDS: Mapping[str, float] = MappingProxyType(
+    {
+        "sexual": 0.2,
+        "sexual/minors": 0.01,
+        "violence/graphic": 0.3,
+        "self-harm": 0.3,
+        "self-harm/intent": 0.3,
+        "self-harm/instructions": 0.3,
+        "hate/threatening": 0.3,
+        "harassment/threatening": 0.3,
+        "illicit/violent": 0.3,
+    }
+)
+
+
+@dataclass(frozen=True)
+class ModerationScores:
+    """The endpoint's opinion of one input: per-category scores and its own flags."""
+
+    scores: Mapping[str, float]
+    flagged: frozenset[str]
+
+
+def thresholds_for(overrides: Mapping[str, float], *, age_restricted: bool) -> dict[str, float | None]:
+    """The threshold per category for a channel: the server's own, else the strict default where it applies,
+    else ``None`` (the endpoint's flag)."""
+    defaults: Mapping[str, float] = {} if age_restricted else STRICT_THRESHOLDS
+    return {category: overrides.get(category, defaults.get(category)) for category in CATEGORIES}
+
+
+def blocked_categories(result: ModerationScores, thresholds: Mapping[str, float | None]) -> tuple[str, ...]:
+    """The categories whose score reaches their threshold (or that the endpoint flagged, where none is set)."""
+    blocked = []
+    for category in CATEGORIES:
+        threshold = thresholds.get(category)
+        score = result.scores.get(category, 0.0)
+        if (threshold is None and category in result.flagged) or (threshold is not None and score >= threshold):
+            blocked.append(category)
+    return tuple(sorted(blocked, key=lambda c: -result.scores.get(c, 0.0)))
+
+
+class ContentModerator:
+    """Calls the moderation endpoint through the shared client; any failure becomes ModerationUnavailableError."""
+
+    def __init__(self, client: openai.AsyncOpenAI, *, timeout: float) -> None:
+        self._client = client
+        self._timeout = timeout
+
+    async def check_text(self, text: str) -> ModerationScores:
+        """Scores for a prompt (sent as written: the endpoint reads meaning, not spelling)."""
+        return await self._check(text)
+
+    async def check_image(self, image: bytes, mime_type: str) -> ModerationScores:
+        """Scores for a generated image."""
+        url = f"data:{mime_type};base64,{base64.b64encode(image).decode()}"
+        return await self._check([{"type": "image_url", "image_url": {"url": url}}])
+
+    async def _check(self, payload: object) -> ModerationScores:
+        try:
+            response = await self._client.moderations.create(
+                model=MODERATION_MODEL,
+                input=payload,  # type: ignore[arg-type]
+                timeout=self._timeout,
+            )
+        except openai.OpenAIError as exc:
+            log.warning(
+                "Moderation endpoint failed: %s (request_id=%s)", type(exc).__name__, getattr(exc, "request_id", None)
+            )
+            raise ModerationUnavailableError(type(exc).__name__) from exc
+        return _scores(response)
+
+
+def _scores(response: ModerationCreateResponse) -> ModerationScores:
+    scores: dict[str, float] = {}
+    flagged: set[str] = set()
+    for result in response.results:
+        for category, score in result.category_scores.model_dump(by_alias=True).items():
+            if score is not None:
+                scores[category] = max(scores.get(category, 0.0), float(score))
+        flagged |= {c for c, hit in result.categories.model_dump(by_alias=True).items() if hit}
+    return ModerationScores(scores=MappingProxyType(scores), flagged=frozenset(flagged))

@@ -1,0 +1,282 @@
+"""Moderation policy: the layered prompt check, output check, refusals with strikes, suspensions and appeals."""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.services.blocklist import DEFAULT_WORDS, BlockEntry, Blocklist, prepare_entry
+from bot.services.errors import (
+    AppealError,
+    InvalidSettingError,
+    ModerationUnavailableError,
+    PromptRefusedError,
+    SuspendedError,
+)
+from bot.services.moderation import CATEGORIES, ContentModerator, ModerationScores, blocked_categories, thresholds_for
+from bot.services.normalize import fold
+from storage.moderation import Appeal, Layer, ModerationRepository, ModerationSettings, Refusal
+
+log = logging.getLogger(__name__)
+
+APPEALS_PER_MEMBER_PER_DAY = 3
+# Only our own layers can be appealed: the provider's refusal (or its flag on an image) would simply happen again.
+APPEALABLE_LAYERS = frozenset({"blocklist", "endpoint"})
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the moderation layers decided about one prompt or image."""
+
+    layer: Layer | None = None
+    categories: tuple[str, ...] = ()
+    findings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def allowed(self) -> bool:
+        """True when no layer objected."""
+        return self.layer is None
+
+
+ALLOWED = Verdict()
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What each layer says about a prompt, for moderators tuning their settings."""
+
+    folded: list[str]
+    blocklist_match: str | None
+    scores: ModerationScores | None
+    thresholds: dict[str, float | None]
+    blocked: tuple[str, ...]
+    endpoint_error: str | None
+
+
+class ModerationService:
+    """Runs the layers in order and keeps the records. Blocklists are compiled once per guild and cached."""
+
+    def __init__(
+        self,
+        repository: ModerationRepository,
+        moderator: ContentModerator,
+        *,
+        fail_closed: bool = True,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._repo = repository
+        self._moderator = moderator
+        self._fail_closed = fail_closed
+        self._clock = clock
+        self._blocklists: dict[int, Blocklist] = {}
+
+    def _now(self) -> int:
+        return int(self._clock().timestamp())
+
+    async def settings(self, guild_id: int) -> ModerationSettings:
+        """The guild's moderation settings."""
+        return await self._repo.settings(guild_id)
+
+    # -- checks ------------------------------------------------------------------------------------------------
+
+    async def ensure_not_suspended(self, guild_id: int, user_id: int) -> None:
+        """Raise :class:`SuspendedError` while the member is suspended from /imagine."""
+        until = await self._repo.suspended_until(guild_id, user_id, now=self._now())
+        if until is not None:
+            raise SuspendedError(datetime.fromtimestamp(until, UTC))
+
+    async def blocklist(self, guild_id: int) -> Blocklist:
+        """The guild's compiled blocklist: its own entries, plus the defaults unless it turned them off."""
+        compiled = self._blocklists.get(guild_id)
+        if compiled is None:
+            settings = await self._repo.settings(guild_id)
+            entries = [BlockEntry(pattern, kind) for kind, pattern in await self._repo.blocklist(guild_id)]  # type: ignore[arg-type]
+            if settings.default_blocklist:
+                entries += [BlockEntry(word, "word") for word in DEFAULT_WORDS]
+            compiled = self._blocklists[guild_id] = Blocklist(entries)
+        return compiled
+
+    async def check_prompt(self, guild_id: int, prompt: str, *, age_restricted: bool) -> Verdict:
+        """Layers 1-3: the folded prompt against the blocklist, then the moderation endpoint with thresholds."""
+        found = (await self.blocklist(guild_id)).match(prompt)
+        if found is not None:
+            return Verdict("blocklist", ("blocklist",), {"blocklist": found.entry.pattern})
+        try:
+            scores = await self._moderator.check_text(prompt)
+        except ModerationUnavailableError:
+            if self._fail_closed:
+                raise
+            log.warning("Moderation endpoint unavailable; allowing the prompt (MODERATION_FAIL_CLOSED=false)")
+            return ALLOWED
+        return await self._judge("endpoint", guild_id, scores, age_restricted=age_restricted)
+
+    async def check_output(self, guild_id: int, image: bytes, mime_type: str, *, age_restricted: bool) -> Verdict:
+        """The generated image through the endpoint's image input, where the guild has the output check on."""
+        if not (await self._repo.settings(guild_id)).output_check:
+            return ALLOWED
+        try:
+            scores = await self._moderator.check_image(image, mime_type)
+        except ModerationUnavailableError:
+            if self._fail_closed:
+                raise
+            log.warning("Moderation endpoint unavailable; posting unchecked (MODERATION_FAIL_CLOSED=false)")
+            return ALLOWED
+        return await self._judge("output", guild_id, scores, age_restricted=age_restricted)
+
+    async def _judge(self, layer: Layer, guild_id: int, scores: ModerationScores, *, age_restricted: bool) -> Verdict:
+        thresholds = thresholds_for(await self._repo.thresholds(guild_id), age_restricted=age_restricted)
+        blocked = blocked_categories(scores, thresholds)
+        if not blocked:
+            return ALLOWED
+        return Verdict(layer, blocked, {category: round(scores.scores.get(category, 0.0), 4) for category in blocked})
+
+    async def dry_run(self, guild_id: int, prompt: str, *, age_restricted: bool) -> DryRun:
+        """Every layer's opinion, without recording anything."""
+        found = (await self.blocklist(guild_id)).match(prompt)
+        thresholds = thresholds_for(await self._repo.thresholds(guild_id), age_restricted=age_restricted)
+        try:
+            scores = await self._moderator.check_text(prompt)
+        except ModerationUnavailableError as exc:
+            return DryRun(fold(prompt), found and found.entry.pattern, None, thresholds, (), str(exc))
+        blocked = blocked_categories(scores, thresholds)
+        return DryRun(fold(prompt), found and found.entry.pattern, scores, thresholds, blocked, None)
+
+    # -- refusals, strikes, suspensions --------------------------------------------------------------------------
+
+    async def refuse(
+        self, *, guild_id: int, channel_id: int, user_id: int, verdict: Verdict, prompt: str, options: dict[str, Any]
+    ) -> PromptRefusedError:
+        """Record a refusal (a strike, maybe a suspension) and return the error that tells the member."""
+        assert verdict.layer is not None  # noqa: S101 - only refused verdicts are recorded
+        settings = await self._repo.settings(guild_id)
+        refusal_id, suspended_until = await self._repo.record_refusal(
+            guild_id=guild_id,
+            channel_id=channel_id,
+            user_id=user_id,
+            layer=verdict.layer,
+            findings=verdict.findings,
+            prompt=prompt,
+            options=options,
+            now=self._now(),
+            settings=settings,
+        )
+        return PromptRefusedError(
+            layer=verdict.layer,
+            categories=verdict.categories,
+            refusal_id=refusal_id,
+            appealable=verdict.layer in APPEALABLE_LAYERS,
+            suspended_until=datetime.fromtimestamp(suspended_until, UTC) if suspended_until else None,
+        )
+
+    async def refusal(self, refusal_id: int) -> Refusal | None:
+        """A recorded refusal."""
+        return await self._repo.refusal(refusal_id)
+
+    async def strikes(self, guild_id: int, user_id: int | None = None) -> list[Refusal]:
+        """Strikes within the guild's window, newest first."""
+        settings = await self._repo.settings(guild_id)
+        since = self._now() - settings.strike_window_hours * 3600
+        return await self._repo.strikes(guild_id, since=since, user_id=user_id)
+
+    async def pardon(self, guild_id: int, user_id: int, *, moderator_id: int) -> int:
+        """Clear a member's strikes (their suspension, if any, stays until lifted)."""
+        return await self._repo.pardon(guild_id, user_id, by=moderator_id, now=self._now())
+
+    async def suspend(self, guild_id: int, user_id: int, hours: int, *, moderator_id: int) -> datetime:
+        """Suspend a member from /imagine for ``hours``."""
+        until = self._clock() + timedelta(hours=hours)
+        await self._repo.suspend(
+            guild_id, user_id, until=int(until.timestamp()), reason="by a moderator", by=moderator_id, now=self._now()
+        )
+        return until
+
+    async def unsuspend(self, guild_id: int, user_id: int) -> bool:
+        """Lift a member's suspension."""
+        return await self._repo.unsuspend(guild_id, user_id, now=self._now())
+
+    # -- appeals -----------------------------------------------------------------------------------------------
+
+    async def open_appeal(self, refusal_id: int, user_id: int) -> tuple[Appeal, Refusal]:
+        """Open an appeal for the member who was refused; raises :class:`AppealError` saying why not."""
+        refusal = await self._repo.refusal(refusal_id)
+        if refusal is None or refusal.user_id != user_id:
+            raise AppealError("not_yours")
+        if refusal.layer not in APPEALABLE_LAYERS:
+            raise AppealError("not_appealable")
+        today = self._clock().replace(hour=0, minute=0, second=0, microsecond=0)
+        outcome = await self._repo.create_appeal(
+            refusal, now=self._now(), day_start=int(today.timestamp()), per_day=APPEALS_PER_MEMBER_PER_DAY
+        )
+        if outcome == "limit":
+            raise AppealError("limit")
+        if outcome == "already":
+            raise AppealError("already")
+        return outcome, refusal
+
+    async def decide_appeal(self, appeal_id: int, *, approve: bool, moderator_id: int) -> tuple[Appeal, Refusal]:
+        """Approve or deny; raises :class:`AppealError` if another moderator decided first."""
+        appeal = await self._repo.decide_appeal(
+            appeal_id, "approved" if approve else "denied", by=moderator_id, now=self._now()
+        )
+        if appeal is None:
+            raise AppealError("decided")
+        refusal = await self._repo.refusal(appeal.refusal_id)
+        assert refusal is not None  # noqa: S101 - foreign key
+        return appeal, refusal
+
+    # -- settings ----------------------------------------------------------------------------------------------
+
+    async def add_blocklist_entry(self, guild_id: int, pattern: str, *, regex: bool, moderator_id: int) -> BlockEntry:
+        """Add a word (whole-word match) or regex; returns the entry as stored."""
+        entry = prepare_entry(pattern, "regex" if regex else "word")
+        if not await self._repo.add_blocklist_entry(
+            guild_id, entry.kind, entry.pattern, added_by=moderator_id, now=self._now()
+        ):
+            raise InvalidSettingError(f"{entry.pattern!r} is already on the list")
+        self._blocklists.pop(guild_id, None)
+        return entry
+
+    async def remove_blocklist_entry(self, guild_id: int, pattern: str) -> bool:
+        """Remove one of the guild's entries (as listed)."""
+        removed = await self._repo.remove_blocklist_entry(guild_id, pattern)
+        if not removed and pattern != (folded := " ".join(fold(pattern)[0].split())):
+            removed = await self._repo.remove_blocklist_entry(guild_id, folded)
+        self._blocklists.pop(guild_id, None)
+        return removed
+
+    async def clear_blocklist(self, guild_id: int) -> int:
+        """Remove the guild's own entries and turn the default list off."""
+        removed = await self._repo.clear_blocklist(guild_id)
+        await self._repo.update_settings(guild_id, default_blocklist=False)
+        self._blocklists.pop(guild_id, None)
+        return removed
+
+    async def update_settings(self, guild_id: int, **values: int | bool | None) -> None:
+        """Change moderation settings."""
+        await self._repo.update_settings(guild_id, **values)
+        self._blocklists.pop(guild_id, None)
+
+    async def thresholds(self, guild_id: int) -> dict[str, float]:
+        """The guild's own thresholds."""
+        return await self._repo.thresholds(guild_id)
+
+    async def set_threshold(self, guild_id: int, category: str, block_at: float | None) -> None:
+        """Set (or with ``None`` reset) a category's threshold."""
+        if category not in CATEGORIES:
+            raise InvalidSettingError(f"unknown category {category!r}")
+        if block_at is not None and not 0 <= block_at <= 1:
+            raise InvalidSettingError("a threshold is a score from 0 to 1")
+        await self._repo.set_threshold(guild_id, category, block_at)
+
+    async def note_modlog_problem(self, guild_id: int, problem: str) -> bool:
+        """Remember that the mod-log failed; True the first time (so it is logged once)."""
+        return await self._repo.note_modlog_problem(guild_id, problem)
+
+    async def take_unreported_modlog_problem(self, guild_id: int) -> str | None:
+        """A mod-log problem no admin has been told about yet (marked told)."""
+        return await self._repo.take_unreported_modlog_problem(guild_id)
+
+    async def modlog_works(self, guild_id: int) -> None:
+        """The mod-log accepted a message."""
+        await self._repo.clear_modlog_problem(guild_id)
