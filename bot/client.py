@@ -10,26 +10,27 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.generation import ImageJobRunner
 from bot.health import HEARTBEAT_INTERVAL_SECONDS, write_heartbeat
-from bot.replies import reply_privately
-from bot.services.errors import BotError, UnsupportedOptionError
-from bot.services.images import ImageGenerator
+from bot.modlog import ModLog
+from bot.replies import explain
 from bot.services.jobs import JobTracker
+from bot.services.moderation_policy import ModerationService
 from bot.services.quota import QuotaService
-from bot.texts import error_text, text
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.imagine", "cogs.quota", "cogs.quota_admin")
+EXTENSIONS = ("cogs.appeals", "cogs.imagine", "cogs.quota", "cogs.quota_admin", "cogs.moderation")
 
 
 @dataclass(frozen=True)
 class Services:
     """Everything the cogs need, built once by the runner and injected."""
 
-    generator: ImageGenerator
+    runner: ImageJobRunner
     quota: QuotaService
-    safety_salt: bytes
+    moderation: ModerationService
+    modlog: ModLog
     jobs: JobTracker
 
 
@@ -38,27 +39,7 @@ class ImagineTree(app_commands.CommandTree["ImagineBot"]):
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """Explain our own errors to the member; log everything else with its traceback."""
-        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-        if isinstance(cause, BotError):
-            log.log(
-                logging.INFO if isinstance(cause, UnsupportedOptionError) else logging.WARNING,
-                "Interaction %s from user %s ended with %s: %s (request_id=%s)",
-                interaction.id,
-                interaction.user.id,
-                type(cause).__name__,
-                cause,
-                getattr(cause, "request_id", None),
-            )
-            message = error_text(cause)
-        elif isinstance(cause, app_commands.NoPrivateMessage):
-            message = text("error.guild_only")
-        elif isinstance(cause, app_commands.MissingPermissions):
-            message = text("error.missing_permissions")
-        else:
-            command = interaction.command.qualified_name if interaction.command else "?"
-            log.error("Unhandled error in /%s (interaction %s)", command, interaction.id, exc_info=cause)
-            message = text("error.unexpected")
-        await reply_privately(interaction, message)
+        await explain(interaction, error.original if isinstance(error, app_commands.CommandInvokeError) else error)
 
 
 class ImagineBot(commands.AutoShardedBot):

@@ -61,6 +61,8 @@ class Settings:
     quota_user_daily: int | None = 10
     quota_guild_daily: int | None = None
     store_prompts: bool = False
+    moderation_fail_closed: bool = True
+    moderation_timeout: float = 10.0
 
 
 def _required_secret(env: Mapping[str, str], key: str) -> Secret:
@@ -159,6 +161,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         quota_user_daily=_optional(env, "QUOTA_USER_DAILY", _daily_limit, 10),
         quota_guild_daily=_optional(env, "QUOTA_GUILD_DAILY", _daily_limit, None),
         store_prompts=_optional(env, "STORE_PROMPTS", _flag, False),
+        moderation_fail_closed=_optional(env, "MODERATION_FAIL_CLOSED", _flag, True),
+        moderation_timeout=_optional(env, "MODERATION_TIMEOUT", _bounded(float, 0.1, 120.0), 10.0),
     )
 
 

@@ -39,12 +39,12 @@ def result_files(images: Sequence[PreparedImage], job_id: int) -> list[discord.F
 
 
 def result_embeds(
-    result: GenerationResult, files: Sequence[discord.File], *, prompt: str, requester: discord.abc.User
+    result: GenerationResult, files: Sequence[discord.File], *, prompt: str, requester: str
 ) -> list[discord.Embed]:
-    """One embed per image; the first carries the prompt and the details."""
+    """One embed per image; the first carries the prompt and the details. ``requester`` is a mention."""
     description = safe_excerpt(prompt, PROMPT_EXCERPT)
     main = discord.Embed(title=text("result.title"), description=description, colour=RESULT_COLOUR)
-    main.add_field(name=text("result.requested_by"), value=requester.mention)
+    main.add_field(name=text("result.requested_by"), value=requester)
     main.add_field(name=text("result.model"), value=safe_excerpt(result.model, FIELD_VALUE_LIMIT))
     main.add_field(name=text("result.size"), value=result.size)
     if result.quality:

@@ -13,13 +13,18 @@ import openai
 from bot.client import ImagineBot, Services
 from bot.command_sync import sync_commands_if_changed
 from bot.config import Settings
+from bot.generation import ImageJobRunner
 from bot.health import heartbeat_path
+from bot.modlog import ModLog
 from bot.services.capabilities import capabilities_for
 from bot.services.downloads import ImageDownloader
 from bot.services.images import ImageGenerator, RetryPolicy
 from bot.services.jobs import JobTracker
+from bot.services.moderation import ContentModerator
+from bot.services.moderation_policy import ModerationService
 from bot.services.quota import QuotaDefaults, QuotaService
 from storage.database import open_database
+from storage.moderation import ModerationRepository
 from storage.quota_limits import QuotaLimitsRepository
 from storage.state import BotStateRepository
 from storage.usage import UsageRepository
@@ -81,8 +86,15 @@ async def serve(
         await quota.release_abandoned(at_startup=True)
         sweeper = asyncio.create_task(_sweep_reservations(quota), name="reservation-sweeper")
         stack.callback(sweeper.cancel)
+        moderation = ModerationService(
+            ModerationRepository(database),
+            ContentModerator(client, timeout=settings.moderation_timeout),
+            fail_closed=settings.moderation_fail_closed,
+        )
+        modlog = ModLog(moderation)
+        runner = ImageJobRunner(generator, quota, moderation, modlog, safety_salt=await state.safety_salt())
         jobs = JobTracker()
-        services = Services(generator=generator, quota=quota, safety_salt=await state.safety_salt(), jobs=jobs)
+        services = Services(runner=runner, quota=quota, moderation=moderation, modlog=modlog, jobs=jobs)
         bot = await stack.enter_async_context(
             ImagineBot(services, heartbeat_file=heartbeat_path(settings.database_path))
         )

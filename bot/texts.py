@@ -1,24 +1,29 @@
 """Everything the bot says to members, in one catalogue, so wording lives in one place."""
 
 from datetime import datetime
+from functools import singledispatch
 
 import discord
 
 from bot.services.errors import (
+    AppealError,
     BillingExhaustedError,
     BotError,
     BusyError,
     ImageRetrievalError,
     ImageTooLargeError,
     InvalidSettingError,
+    ModerationUnavailableError,
     NotConfiguredError,
     PolicyRefusalError,
+    PromptRefusedError,
     ProviderRejectedError,
     ProviderTimeoutError,
     ProviderUnavailableError,
     QuotaExceededError,
     RateLimitedError,
     ShuttingDownError,
+    SuspendedError,
     UnsupportedOptionError,
 )
 
@@ -46,7 +51,97 @@ EN: dict[str, str] = {
         "needs {requested}. The server's quota resets {reset}."
     ),
     "error.invalid_setting": "That setting doesn't work: {reason}.",
-    "error.missing_permissions": "You need the Manage Server permission to change quotas.",
+    "error.missing_permissions": "You need the Manage Server permission for that.",
+    "error.moderation_unavailable": (
+        "Prompts can't be checked right now, so nothing was generated (and nothing was charged). Please try again "
+        "in a few minutes."
+    ),
+    "error.refused_blocklist": "Your prompt was refused: it contains something this server doesn't allow.",
+    "error.refused_endpoint": "Your prompt was refused: it was flagged for {categories}.",
+    "error.refused_provider": "The image provider refused this prompt under its content policy ({categories}).",
+    "error.refused_output": "The picture made from your prompt was flagged for {categories}, so it wasn't posted.",
+    "error.refused_free": " Nothing was charged.",
+    "error.refused_appeal": " If you think this is a mistake, you can appeal below.",
+    "error.refused_suspended": " That reached this server's limit of refusals: you can't use /imagine until {until}.",
+    "error.suspended": "You can't use /imagine in this server until {until}.",
+    "error.appeal_not_yours": "Only the member whose prompt was refused can appeal it.",
+    "error.appeal_not_appealable": "This refusal can't be appealed.",
+    "error.appeal_limit": "You've used all your appeals for today. Please try again tomorrow.",
+    "error.appeal_already": "You've already appealed this refusal.",
+    "error.appeal_decided": "Another moderator already decided this appeal.",
+    "error.appeal_no_modlog": "This server has no moderation log yet, so appeals can't be reviewed.",
+    "error.not_moderator": "You need the Manage Server permission to do that.",
+    "appeal.button": "Appeal",
+    "appeal.sent": "Your appeal was sent to the moderators. You'll get a message when they decide.",
+    "appeal.approve": "Approve",
+    "appeal.deny": "Deny",
+    "appeal.approved_dm": "A moderator approved your appeal in {guild}: your picture is here: {link}",
+    "appeal.approved_failed_dm": "A moderator approved your appeal in {guild}, but no picture could be made: {reason}",
+    "appeal.denied_dm": "A moderator reviewed your appeal in {guild} and kept the refusal.",
+    "appeal.approved_by": "Approved by {moderator}",
+    "appeal.denied_by": "Denied by {moderator}",
+    "appeal.decided_ok": "Done: the member has been told.",
+    "appeal.result_note": "Posted after a moderator approved an appeal.",
+    "modlog.refusal_title": "Prompt refused",
+    "modlog.output_title": "Picture withheld",
+    "modlog.appeal_title": "Appeal",
+    "modlog.member": "Member",
+    "modlog.channel": "Channel",
+    "modlog.layer": "Layer",
+    "modlog.findings": "Findings",
+    "modlog.prompt": "Prompt",
+    "modlog.strikes": "Suspended until",
+    "mod.off": "off",
+    "mod.blocklist_title": "Blocklist",
+    "mod.blocklist_own": "This server's entries (whole words unless marked regex)",
+    "mod.blocklist_defaults": "Default list",
+    "mod.blocklist_added": "Added `{entry}` to the blocklist.",
+    "mod.blocklist_added_regex": "Added the pattern `{entry}` to the blocklist.",
+    "mod.blocklist_removed": "Removed `{entry}` from the blocklist.",
+    "mod.blocklist_missing": "`{entry}` is not on this server's list.",
+    "mod.blocklist_cleared": "Removed {count} entr(y/ies) and turned the default list off.",
+    "mod.blocklist_defaults_on": "The default list is now on.",
+    "mod.blocklist_defaults_off": "The default list is now off.",
+    "mod.thresholds_title": "Moderation thresholds",
+    "mod.thresholds_help": (
+        "A prompt is refused when a category's score (0 to 1) **reaches** its threshold: a **higher threshold is "
+        "more lenient**, a lower one stricter. Outside age-restricted channels some categories use stricter defaults."
+    ),
+    "mod.thresholds_field": "Per category",
+    "mod.threshold_own": "blocks at {value:.2f} or more (this server's setting)",
+    "mod.threshold_strict": "blocks at {value:.2f} or more outside age-restricted channels; else the endpoint's flag",
+    "mod.threshold_flag": "the endpoint's own flag",
+    "mod.threshold_set": "**{category}** now blocks at a score of {value:.2f} or more (higher = more lenient).",
+    "mod.threshold_reset": "**{category}** is back to the default.",
+    "mod.modlog_set": "Moderation logs now go to {channel}.",
+    "mod.modlog_off": "The moderation log is off (appeals are unavailable without it).",
+    "mod.modlog_test": "This channel now receives this server's moderation log.",
+    "mod.modlog_cannot_post": "The bot can't post in {channel}; give it Send Messages, Embed Links and Attach Files.",
+    "mod.output_on": "Generated pictures are now checked before they are posted.",
+    "mod.output_off": "Generated pictures are no longer checked before they are posted.",
+    "mod.strikes_title": "Strikes in the last {hours} h",
+    "mod.pardoned": "Pardoned {count} strike(s) of {member}.",
+    "mod.policy_set": "{limit} refusals within {window} h now suspend a member for {suspension} h.",
+    "mod.suspended": "{member} can't use /imagine until {until}.",
+    "mod.unsuspended": "{member} can use /imagine again.",
+    "mod.not_suspended": "{member} isn't suspended.",
+    "mod.modlog_problem": "⚠️ The moderation log can't be used: {problem}.",
+    "mod.test_title": "Moderation dry run (nothing was generated or recorded)",
+    "mod.test_prompt": "Prompt",
+    "mod.test_folded": "Normalised forms checked against the blocklist",
+    "mod.test_blocklist": "1. Blocklist",
+    "mod.test_blocked_by": "⛔ matches `{entry}`",
+    "mod.test_clear": "✅ no match",
+    "mod.test_endpoint": "2. Moderation endpoint (top scores)",
+    "mod.test_endpoint_failed": "⛔ unavailable ({error}); prompts are refused while it is (fail closed)",
+    "mod.test_limit": "blocks at {value:.2f}",
+    "mod.test_verdict": "Verdict",
+    "mod.test_refused": "⛔ refused",
+    "mod.test_allowed": "✅ allowed",
+    "layer.blocklist": "server blocklist",
+    "layer.endpoint": "moderation endpoint",
+    "layer.provider": "image provider",
+    "layer.output": "output check",
     "quota.title": "Your image quota",
     "quota.yours": "You, today",
     "quota.server": "This server, today",
@@ -99,12 +194,30 @@ _ERROR_KEYS: dict[type[BotError], str] = {
     ImageTooLargeError: "error.too_large",
     BusyError: "error.busy",
     ShuttingDownError: "error.shutting_down",
+    ModerationUnavailableError: "error.moderation_unavailable",
 }
 
 
 def text(key: str, **values: object) -> str:
     """The catalogue entry ``key`` with ``values`` filled in."""
     return EN[key].format(**values)
+
+
+def category_names(categories: tuple[str, ...]) -> str:
+    """Moderation categories as words: "self-harm/intent" reads "self-harm (intent)"."""
+    words = [c.replace("/", " (", 1) + ")" if "/" in c else c for c in categories]
+    return ", ".join(words) or "policy"
+
+
+def refusal_text(error: PromptRefusedError) -> str:
+    """The private explanation of a refusal, naming the categories but never echoing the prompt."""
+    message = text(f"error.refused_{error.layer}", categories=category_names(error.categories))
+    message += text("error.refused_free")
+    if error.suspended_until is not None:
+        message += text("error.refused_suspended", until=discord.utils.format_dt(error.suspended_until, "f"))
+    elif error.appealable:
+        message += text("error.refused_appeal")
+    return message
 
 
 def reset_time(moment: datetime) -> str:
@@ -116,21 +229,51 @@ def reset_time(moment: datetime) -> str:
     )
 
 
+@singledispatch
 def error_text(error: BotError) -> str:
     """What to tell a member about ``error``; never the exception's own message."""
-    if isinstance(error, UnsupportedOptionError):
-        return text("error.unsupported_option", reason=error.reason)
-    if isinstance(error, InvalidSettingError):
-        return text("error.invalid_setting", reason=error.reason)
-    if isinstance(error, QuotaExceededError):
-        return text(
-            f"error.quota_{error.scope}",
-            limit=error.limit,
-            remaining=error.remaining,
-            requested=error.requested,
-            reset=reset_time(error.resets_at),
-        )
-    if isinstance(error, RateLimitedError) and error.retry_after and error.retry_after >= 1:
-        return text("error.rate_limited_after", seconds=round(error.retry_after))
     key = next((_ERROR_KEYS[cls] for cls in type(error).__mro__ if cls in _ERROR_KEYS), "error.unexpected")
     return text(key)
+
+
+@error_text.register
+def _(error: UnsupportedOptionError) -> str:
+    return text("error.unsupported_option", reason=error.reason)
+
+
+@error_text.register
+def _(error: InvalidSettingError) -> str:
+    return text("error.invalid_setting", reason=error.reason)
+
+
+@error_text.register
+def _(error: PromptRefusedError) -> str:
+    return refusal_text(error)
+
+
+@error_text.register
+def _(error: SuspendedError) -> str:
+    return text("error.suspended", until=discord.utils.format_dt(error.until, "f"))
+
+
+@error_text.register
+def _(error: AppealError) -> str:
+    return text(f"error.appeal_{error.reason}")
+
+
+@error_text.register
+def _(error: QuotaExceededError) -> str:
+    return text(
+        f"error.quota_{error.scope}",
+        limit=error.limit,
+        remaining=error.remaining,
+        requested=error.requested,
+        reset=reset_time(error.resets_at),
+    )
+
+
+@error_text.register
+def _(error: RateLimitedError) -> str:
+    if error.retry_after and error.retry_after >= 1:
+        return text("error.rate_limited_after", seconds=round(error.retry_after))
+    return text("error.rate_limited")

@@ -1,6 +1,5 @@
-"""``/imagine``: validate, acknowledge at once, reserve quota, generate, and post the picture publicly."""
+"""``/imagine``: validate, acknowledge at once, moderate, reserve quota, generate, and post the picture publicly."""
 
-import asyncio
 import logging
 from http import HTTPStatus
 from typing import TYPE_CHECKING
@@ -11,14 +10,14 @@ from discord.app_commands import Choice
 from discord.ext import commands
 
 from bot.embeds import result_embeds, result_files
+from bot.generation import Delivery, ImageJobRunner, Job
 from bot.members import member_ref
+from bot.replies import reply_privately
 from bot.services.capabilities import ImageOptions, Shape
-from bot.services.encoding import prepare_for_upload
-from bot.services.errors import BusyError, ImageTooLargeError
-from bot.services.identity import safety_identifier
-from bot.services.images import GenerationResult, ImageGenerator
+from bot.services.errors import ImageTooLargeError, PromptRefusedError
 from bot.services.jobs import JobTracker
-from bot.services.quota import QuotaService, Reservation
+from bot.texts import error_text
+from cogs.appeals import appeal_view
 
 if TYPE_CHECKING:
     from bot.client import ImagineBot
@@ -29,13 +28,40 @@ log = logging.getLogger(__name__)
 TOKEN_MARGIN_SECONDS = 60.0
 
 
+def interaction_job(interaction: discord.Interaction, prompt: str, options: ImageOptions) -> Job:
+    """A job for this interaction's member and channel, due before its token expires."""
+    if interaction.guild is None:
+        raise app_commands.NoPrivateMessage
+    channel = interaction.channel
+    return Job(
+        guild=interaction.guild,
+        member=member_ref(interaction),
+        channel_id=interaction.channel_id or 0,
+        prompt=prompt,
+        options=options,
+        age_restricted=bool(getattr(channel, "is_nsfw", lambda: False)()),
+        upload_limit=min(interaction.filesize_limit, interaction.guild.filesize_limit),
+        deadline_seconds=(interaction.expires_at - discord.utils.utcnow()).total_seconds() - TOKEN_MARGIN_SECONDS,
+    )
+
+
+async def edit_into_result(interaction: discord.Interaction, prompt: str, delivery: Delivery) -> None:
+    """Turn the public "thinking…" placeholder into the result message."""
+    files = result_files(delivery.images, interaction.id)
+    embeds = result_embeds(delivery.result, files, prompt=prompt, requester=interaction.user.mention)
+    try:
+        await interaction.edit_original_response(embeds=embeds, attachments=files)
+    except discord.HTTPException as exc:
+        if exc.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
+            raise ImageTooLargeError from exc
+        raise
+
+
 class ImagineCog(commands.Cog):
     """The ``/imagine`` command."""
 
-    def __init__(self, generator: ImageGenerator, quota: QuotaService, salt: bytes, jobs: JobTracker) -> None:
-        self._generator = generator
-        self._quota = quota
-        self._salt = salt
+    def __init__(self, runner: ImageJobRunner, jobs: JobTracker) -> None:
+        self._runner = runner
         self._jobs = jobs
 
     @app_commands.command(name="imagine", description="Turn a text prompt into a picture")
@@ -66,79 +92,27 @@ class ImagineCog(commands.Cog):
         quality: str | None = None,
         count: app_commands.Range[int, 1, 4] = 1,
     ) -> None:
-        """Generate ``count`` pictures of ``prompt``; a bad option combination is answered privately at once."""
-        options = self._generator.capabilities.resolve(prompt, Shape(size), quality, count)
-        with self._jobs.track():
-            await interaction.response.defer(thinking=True)
-            reservation = await self._quota.reserve(
-                member_ref(interaction),
-                channel_id=interaction.channel_id or 0,
-                images=options.count,
-                model=self._generator.capabilities.name,
-                size=options.size,
-                prompt=prompt,
-            )
-            try:
-                await self._generate_and_post(interaction, prompt, options)
-            except BaseException as exc:
-                await self._release(reservation, exc)
-                raise
+        """Generate ``count`` pictures of ``prompt``; anything refused is answered privately."""
+        options = self._runner.generator.capabilities.resolve(prompt, Shape(size), quality, count)
+        try:
+            with self._jobs.track():
+                await interaction.response.defer(thinking=True)
+                job = interaction_job(interaction, prompt, options)
+                await self._runner.check_prompt(job)
+                reservation = await self._runner.reserve(job)
+
+                async def post(delivery: Delivery) -> None:
+                    await edit_into_result(interaction, prompt, delivery)
+
+                await self._runner.deliver(job, reservation, post)
+        except PromptRefusedError as refusal:
+            await reply_privately(interaction, error_text(refusal), view=appeal_view(refusal))
+            return
         # Delivered: from here on nothing may cut the job short or touch the posted picture.
-        await self._settle(reservation)
-
-    async def _generate_and_post(self, interaction: discord.Interaction, prompt: str, options: ImageOptions) -> None:
-        """Generate and post before the interaction token expires (which also bounds how long images are held)."""
-        remaining = (interaction.expires_at - discord.utils.utcnow()).total_seconds() - TOKEN_MARGIN_SECONDS
-        try:
-            async with asyncio.timeout(max(remaining, 0.0)):
-                result = await self._generator.generate(
-                    prompt, options, safety_identifier=safety_identifier(self._salt, interaction.user.id)
-                )
-                await self._post(interaction, prompt, result)
-        except TimeoutError:
-            raise BusyError from None
-
-    async def _settle(self, reservation: Reservation) -> None:
-        try:
-            await self._quota.settle(reservation)
-        except Exception:
-            log.exception("Could not record the delivery of reservation %s", reservation.generation_id)
-
-    async def _release(self, reservation: Reservation, cause: BaseException) -> None:
-        """Give the images back after a failure, without letting a storage error hide the failure itself."""
-        try:
-            await self._quota.release(reservation, outcome=type(cause).__name__)
-        except Exception:
-            log.exception("Could not release reservation %s; it expires on its own", reservation.generation_id)
-
-    async def _post(self, interaction: discord.Interaction, prompt: str, result: GenerationResult) -> None:
-        limit = _upload_limit(interaction)
-        prepared = await asyncio.gather(*(prepare_for_upload(image, limit) for image in result.images))
-        files = result_files(prepared, interaction.id)
-        embeds = result_embeds(result, files, prompt=prompt, requester=interaction.user)
-        try:
-            await interaction.edit_original_response(embeds=embeds, attachments=files)
-        except discord.HTTPException as exc:
-            if exc.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
-                raise ImageTooLargeError from exc
-            raise
-        log.info(
-            "Posted %d image(s) for user %s in guild %s after %.1f s",
-            len(files),
-            interaction.user.id,
-            interaction.guild_id,
-            result.seconds,
-        )
-
-
-def _upload_limit(interaction: discord.Interaction) -> int:
-    """The per-file upload limit here: what Discord says for this interaction, and never above the guild's."""
-    if interaction.guild is None:
-        return interaction.filesize_limit
-    return min(interaction.filesize_limit, interaction.guild.filesize_limit)
+        await self._runner.settle(reservation)
+        log.info("Posted %d image(s) for user %s in guild %s", count, interaction.user.id, interaction.guild_id)
 
 
 async def setup(bot: "ImagineBot") -> None:
     """Extension entry point: wires the cog to the bot's services."""
-    services = bot.services
-    await bot.add_cog(ImagineCog(services.generator, services.quota, services.safety_salt, services.jobs))
+    await bot.add_cog(ImagineCog(bot.services.runner, bot.services.jobs))

@@ -21,6 +21,7 @@ def test_defaults_apply_when_only_required_keys_are_set() -> None:
     assert settings.log_level == "INFO"
     assert settings.image_concurrency == 4
     assert (settings.quota_user_daily, settings.quota_guild_daily, settings.store_prompts) == (10, None, False)
+    assert (settings.moderation_fail_closed, settings.moderation_timeout) == (True, 10.0)
 
 
 def test_every_key_is_parsed() -> None:
@@ -70,6 +71,8 @@ def test_every_key_is_parsed() -> None:
         ({"QUOTA_USER_DAILY": "-1"}, "QUOTA_USER_DAILY"),
         ({"QUOTA_GUILD_DAILY": "lots"}, "QUOTA_GUILD_DAILY"),
         ({"STORE_PROMPTS": "maybe"}, "STORE_PROMPTS"),
+        ({"MODERATION_FAIL_CLOSED": "sometimes"}, "MODERATION_FAIL_CLOSED"),
+        ({"MODERATION_TIMEOUT": "0"}, "MODERATION_TIMEOUT"),
     ],
 )
 def test_bad_values_name_their_key(overrides: dict[str, str], key: str) -> None:

@@ -153,12 +153,12 @@ async def test_an_unexpected_error_is_logged_with_its_traceback_and_answered_gen
 
     # The extension module as the running bot loaded it (discord.py imports extensions itself).
     monkeypatch.setattr(sys.modules["cogs.imagine"], "result_embeds", explode)
-    caplog.set_level(logging.ERROR, logger="bot.client")
+    caplog.set_level(logging.ERROR, logger="bot.replies")
     record = await imagine(fake_discord, "a picture that trips a bug")
     answer = await wait_for_private_answer(fake_discord, record)
     assert "Something went wrong" in answer
     assert "internal detail" not in answer
     assert_nothing_public_remains(record)
-    (logged,) = [r for r in caplog.records if r.name == "bot.client"]
+    (logged,) = [r for r in caplog.records if r.name == "bot.replies"]
     assert logged.exc_info is not None
     assert "internal detail members must not see" in str(logged.exc_info[1])

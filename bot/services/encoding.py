@@ -19,6 +19,8 @@ _JPEG_QUALITIES = (90, 80, 70, 60)
 _MIN_EDGE = 256
 
 _EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
+# Classifiers look at content, not detail: a small JPEG keeps moderation requests small and fast.
+PREVIEW_EDGE = 512
 
 
 @dataclass(frozen=True)
@@ -71,3 +73,17 @@ def _shrink(image: Image.Image, limit: int) -> PreparedImage:
                 return PreparedImage(buffer.getvalue(), "jpg", current.width, current.height)
         current = current.resize((current.width * 3 // 4, current.height * 3 // 4), Image.Resampling.LANCZOS)
     raise ImageTooLargeError(f"image does not fit in {limit} bytes")
+
+
+async def moderation_preview(data: bytes) -> bytes:
+    """A JPEG no larger than ``PREVIEW_EDGE`` on its longer side, for the moderation endpoint."""
+    return await asyncio.to_thread(_preview, data)
+
+
+def _preview(data: bytes) -> bytes:
+    with Image.open(io.BytesIO(data)) as image:
+        preview = image.convert("RGB")
+        preview.thumbnail((PREVIEW_EDGE, PREVIEW_EDGE))
+        buffer = io.BytesIO()
+        preview.save(buffer, format="JPEG", quality=85)
+        return buffer.getvalue()

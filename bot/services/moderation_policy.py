@@ -112,9 +112,7 @@ class ModerationService:
         return await self._judge("endpoint", guild_id, scores, age_restricted=age_restricted)
 
     async def check_output(self, guild_id: int, image: bytes, mime_type: str, *, age_restricted: bool) -> Verdict:
-        """The generated image through the endpoint's image input, where the guild has the output check on."""
-        if not (await self._repo.settings(guild_id)).output_check:
-            return ALLOWED
+        """A generated image through the endpoint's image input (callers skip it where the output check is off)."""
         try:
             scores = await self._moderator.check_image(image, mime_type)
         except ModerationUnavailableError:

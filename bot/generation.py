@@ -1,0 +1,154 @@
+"""Running one image job, from quota reservation to delivery, for /imagine and for approved appeals.
+
+The stages are separate so callers can put the reservation and delivery inside the shutdown job tracker and
+the settlement after it: a delivered picture must never be undone by a shutdown.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import discord
+
+from bot.modlog import ModLog, refusal_embed, spoiler_file
+from bot.services.capabilities import ImageOptions
+from bot.services.encoding import PreparedImage, moderation_preview, prepare_for_upload
+from bot.services.errors import BusyError, PolicyRefusalError, PromptRefusedError
+from bot.services.identity import safety_identifier
+from bot.services.images import GenerationResult, ImageGenerator
+from bot.services.moderation_policy import ALLOWED, ModerationService, Verdict
+from bot.services.quota import MemberRef, QuotaService, Reservation
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One request for pictures, wherever it came from."""
+
+    guild: discord.Guild
+    member: MemberRef
+    channel_id: int
+    prompt: str
+    options: ImageOptions
+    age_restricted: bool
+    upload_limit: int
+    deadline_seconds: float
+
+    def options_record(self) -> dict[str, object]:
+        """The options as kept with a refusal, so an approved appeal can run the same job."""
+        return {"size": self.options.size, "quality": self.options.quality, "count": self.options.count}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a job made, ready to post."""
+
+    result: GenerationResult
+    images: list[PreparedImage]
+
+
+class ImageJobRunner:
+    """Quota, moderation of the prompt's outcome, generation and posting for one job."""
+
+    def __init__(
+        self,
+        generator: ImageGenerator,
+        quota: QuotaService,
+        moderation: ModerationService,
+        modlog: ModLog,
+        *,
+        safety_salt: bytes,
+    ) -> None:
+        self.generator = generator
+        self._quota = quota
+        self._moderation = moderation
+        self._modlog = modlog
+        self._salt = safety_salt
+
+    async def check_prompt(self, job: Job) -> None:
+        """Suspension, then the moderation layers; a refusal is recorded, logged for moderators, and raised."""
+        await self._moderation.ensure_not_suspended(job.member.guild_id, job.member.user_id)
+        verdict = await self._moderation.check_prompt(
+            job.member.guild_id, job.prompt, age_restricted=job.age_restricted
+        )
+        if not verdict.allowed:
+            raise await self.refused(job, verdict)
+
+    async def reserve(self, job: Job) -> Reservation:
+        """Hold the job's images against the member's and the server's quota."""
+        return await self._quota.reserve(
+            job.member,
+            channel_id=job.channel_id,
+            images=job.options.count,
+            model=self.generator.capabilities.name,
+            size=job.options.size,
+            prompt=job.prompt,
+        )
+
+    async def deliver(self, job: Job, reservation: Reservation, post: Callable[[Delivery], Awaitable[None]]) -> None:
+        """Generate, check the pictures, and ``post`` them before the deadline; on any failure the images go back."""
+        try:
+            async with asyncio.timeout(max(job.deadline_seconds, 0.0)):
+                await post(await self._produce(job))
+        except TimeoutError as exc:
+            await self._release(reservation, exc)
+            raise BusyError from None
+        except BaseException as exc:
+            await self._release(reservation, exc)
+            raise
+
+    async def settle(self, reservation: Reservation) -> None:
+        """The pictures were posted: keep the images counted. Never raises: the member already has them."""
+        try:
+            await self._quota.settle(reservation)
+        except Exception:
+            log.exception("Could not record the delivery of reservation %s", reservation.generation_id)
+
+    async def refused(self, job: Job, verdict: Verdict, *, image: PreparedImage | None = None) -> PromptRefusedError:
+        """Record a refusal (a strike) and tell the moderators; returns the error to raise."""
+        error = await self._moderation.refuse(
+            guild_id=job.member.guild_id,
+            channel_id=job.channel_id,
+            user_id=job.member.user_id,
+            verdict=verdict,
+            prompt=job.prompt,
+            options=job.options_record(),
+        )
+        refusal = await self._moderation.refusal(error.refusal_id or 0)
+        if refusal is not None:
+            title = "modlog.output_title" if verdict.layer == "output" else "modlog.refusal_title"
+            embed = refusal_embed(refusal, title_key=title)
+            files = [spoiler_file(image.data, image.extension, refusal.id)] if image is not None else []
+            await self._modlog.post(job.guild, embed=embed, files=files)
+        return error
+
+    async def _produce(self, job: Job) -> Delivery:
+        try:
+            result = await self.generator.generate(
+                job.prompt, job.options, safety_identifier=safety_identifier(self._salt, job.member.user_id)
+            )
+        except PolicyRefusalError as exc:
+            raise await self.refused(job, Verdict("provider", ("policy",), {"provider": "refused"})) from exc
+        images = await asyncio.gather(*(prepare_for_upload(data, job.upload_limit) for data in result.images))
+        verdicts = await asyncio.gather(*(self._check_output(job, image) for image in images))
+        for image, verdict in zip(images, verdicts, strict=True):
+            if not verdict.allowed:
+                raise await self.refused(job, verdict, image=image)
+        return Delivery(result, list(images))
+
+    async def _check_output(self, job: Job, image: PreparedImage) -> Verdict:
+        if not (await self._moderation.settings(job.member.guild_id)).output_check:
+            return ALLOWED
+        preview = await moderation_preview(image.data)
+        return await self._moderation.check_output(
+            job.member.guild_id, preview, "image/jpeg", age_restricted=job.age_restricted
+        )
+
+    async def _release(self, reservation: Reservation, cause: BaseException) -> None:
+        """Give the images back, without letting a storage error hide the failure itself."""
+        try:
+            await self._quota.release(reservation, outcome=type(cause).__name__)
+        except Exception:
+            log.exception("Could not release reservation %s; it expires on its own", reservation.generation_id)
