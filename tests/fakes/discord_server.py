@@ -242,6 +242,7 @@ class FakeGuild:
     bot_role_id: int
     channel_name: str = "general"
     extra_roles: dict[int, str] = field(default_factory=dict)
+    age_restricted: bool = False  # whether its text channel is marked NSFW
 
 
 class _Upload(NamedTuple):
@@ -396,6 +397,10 @@ class FakeDiscord:
 
     def __init__(self, *, check_contracts: bool = True) -> None:
         self.token = "fake-bot-token"
+        self.users: dict[int, FakeUser] = {}  # every member seen in an interaction
+        self.member_roles: dict[tuple[int, int], list[int]] = {}  # (guild, user) -> roles they last had
+        self.direct_messages: dict[int, list[FakeMessage]] = {}  # user id -> messages the bot sent them
+        self._dm_channels: dict[int, int] = {}  # DM channel id -> user id
         self._contract: ApiContract | NoContract = discord_contract() if check_contracts else NoContract()
         self.ack_deadline: float | None = ACK_DEADLINE_SECONDS  # None: accept late interaction callbacks
         self.guilds: dict[int, FakeGuild] = {}
@@ -663,6 +668,8 @@ class FakeDiscord:
 
     def _known_channel(self, call: _Call) -> int:
         channel_id = int(call.params["channel_id"])
+        if channel_id in self._dm_channels:
+            return channel_id
         if all(g.channel_id != channel_id for g in self.guilds.values()):
             raise _ApiError(404, 10003, "Unknown Channel", f"{call.where}: no channel {channel_id}")
         return channel_id
@@ -702,7 +709,7 @@ class FakeDiscord:
             "position": 0,
             "parent_id": None,
             "topic": None,
-            "nsfw": False,
+            "nsfw": guild.age_restricted,
             "last_message_id": None,
             "rate_limit_per_user": 0,
             "permission_overwrites": [],
@@ -827,6 +834,8 @@ class FakeDiscord:
         if not self._session_ready:
             raise RuntimeError("no discord.py client has a gateway session; await wait_for_session() first")
         guild = self.guilds[guild_id]
+        self.users[user.id] = user
+        self.member_roles[(guild_id, user.id)] = list(roles)
         interaction_id = self._new_id()
         token = base64.urlsafe_b64encode(f"interaction:{interaction_id}:{secrets.token_urlsafe(96)}".encode())
         payload: dict[str, Any] = {
@@ -1000,7 +1009,7 @@ class FakeDiscord:
             "explicit_content_filter": 2,
             "mfa_level": 0,
             "nsfw_level": 0,
-            "nsfw": False,
+            "nsfw": guild.age_restricted,
             "premium_tier": tier,
             "premium_subscription_count": (0, 2, 7, 14)[tier],
             "premium_progress_bar_enabled": False,
@@ -1036,6 +1045,9 @@ class FakeDiscord:
     def _build_routes(self) -> list[_Route]:
         table: list[tuple[str, str, Callable[[_Call], Awaitable[_Reply]], bool]] = [
             ("GET", "/users/@me", self._get_me, True),
+            ("POST", "/users/@me/channels", self._open_dm, True),
+            ("GET", "/users/{user_id}", self._get_user, True),
+            ("GET", "/guilds/{guild_id}/members/{user_id}", self._get_member, True),
             ("GET", "/oauth2/applications/@me", self._get_application, True),
             ("GET", "/gateway/bot", self._get_gateway_bot, True),
             ("GET", "/applications/{application_id}/commands", self._get_commands, True),
@@ -1349,7 +1361,9 @@ class FakeDiscord:
     def _new_message(
         self, call: _Call, body: dict[str, Any], channel_id: int, *, interaction: InteractionRecord | None
     ) -> tuple[FakeMessage, list[Attachment]]:
-        attachments, new = self._attachments(call, body, (), self._guild_of(channel_id))
+        # Direct messages get the upload limit of a server without boosts.
+        limit_guild = 0 if channel_id in self._dm_channels else self._guild_of(channel_id)
+        attachments, new = self._attachments(call, body, (), limit_guild)
         if not (body.get("content") or body.get("embeds") or body.get("components") or attachments or body.get("poll")):
             raise _ApiError(400, 50006, "Cannot send an empty message", f"{call.where}: empty message")
         message = FakeMessage(
@@ -1366,6 +1380,8 @@ class FakeDiscord:
         )
         self._check_embed_references(message, call.where)
         self.channel_messages.setdefault(channel_id, []).append(message)
+        if channel_id in self._dm_channels:
+            self.direct_messages.setdefault(self._dm_channels[channel_id], []).append(message)
         return message, new
 
     def _edit(self, message: FakeMessage, call: _Call, body: dict[str, Any]) -> list[Attachment]:
@@ -1390,6 +1406,29 @@ class FakeDiscord:
         return new
 
     # ----------------------------------------------------------------------------------------------- REST routes
+
+    async def _get_user(self, call: _Call) -> _Reply:
+        user = self.users.get(int(call.params["user_id"]))
+        if user is None:
+            raise _ApiError(404, 10013, "Unknown User")
+        return _Reply(200, user.payload())
+
+    async def _get_member(self, call: _Call) -> _Reply:
+        key = (int(call.params["guild_id"]), int(call.params["user_id"]))
+        if key not in self.member_roles:
+            raise _ApiError(404, 10007, "Unknown Member")
+        return _Reply(200, self._member(self.users[key[1]], PLAIN_MEMBER_PERMISSIONS, self.member_roles[key]))
+
+    async def _open_dm(self, call: _Call) -> _Reply:
+        user = self.users.get(int((call.body or {}).get("recipient_id", 0)))
+        if user is None:
+            raise _ApiError(400, 50007, "Cannot send messages to this user")
+        channel_id = next((cid for cid, uid in self._dm_channels.items() if uid == user.id), None) or self._new_id()
+        self._dm_channels[channel_id] = user.id
+        return _Reply(
+            200,
+            {"id": str(channel_id), "type": 1, "last_message_id": None, "flags": 0, "recipients": [user.payload()]},
+        )
 
     async def _get_me(self, call: _Call) -> _Reply:
         return _Reply(

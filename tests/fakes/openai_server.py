@@ -198,9 +198,10 @@ Failure.hang = classmethod(_hang)  # type: ignore[assignment,method-assign]
 
 @dataclass(frozen=True)
 class _Flag:
-    term: str  # lower-cased
+    term: str  # lower-cased; "" for the image flag
     category: str
     score: float
+    flagged: bool = True
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,7 @@ class FakeOpenAI:
         self._image_failures: deque[Failure] = deque()
         self._moderation_failures: deque[Failure] = deque()
         self._flags: list[_Flag] = []
+        self._image_flag: _Flag | None = None
         self._files: dict[str, bytes] = {}
         self._request_ids = itertools.count(1)
         self._arrivals = asyncio.Condition()
@@ -288,11 +290,18 @@ class FakeOpenAI:
         """Answer the next ``times`` moderation requests with ``failure``."""
         self._moderation_failures.extend([failure] * times)
 
-    def flag(self, term: str, category: str = "violence", score: float = 0.97) -> None:
-        """Moderation flags inputs containing ``term`` (case-insensitive) in ``category`` with ``score``."""
+    def flag(self, term: str, category: str = "violence", score: float = 0.97, *, flagged: bool = True) -> None:
+        """Moderation scores inputs containing ``term`` (case-insensitive) ``score`` in ``category``, and flags
+        the category unless ``flagged`` is False (a score the endpoint itself would let through)."""
         if category not in MODERATION_CATEGORIES:
             raise ValueError(f"unknown moderation category {category!r}")
-        self._flags.append(_Flag(term.lower(), category, score))
+        self._flags.append(_Flag(term.lower(), category, score, flagged))
+
+    def flag_images(self, category: str = "sexual", score: float = 0.95) -> None:
+        """Moderation flags every image input in ``category`` (for output-check tests)."""
+        if category not in IMAGE_CATEGORIES:
+            raise ValueError(f"{category!r} is not scored for images")
+        self._image_flag = _Flag("", category, score)
 
     def release_hung(self) -> None:
         """Let every request stuck in a ``Failure.hang()`` end with its 500; later hangs hang again."""
@@ -482,9 +491,12 @@ class FakeOpenAI:
     def _moderation_result(self, texts: list[str], *, has_image: bool) -> dict[str, Any]:
         scores = dict.fromkeys(MODERATION_CATEGORIES, DEFAULT_MODERATION_SCORE)
         flagged: set[str] = set()
-        for flag in self._flags:
-            if any(flag.term in text.lower() for text in texts):
-                scores[flag.category] = max(scores[flag.category], flag.score)
+        matching = [flag for flag in self._flags if any(flag.term in text.lower() for text in texts)]
+        if has_image and self._image_flag is not None:
+            matching.append(self._image_flag)
+        for flag in matching:
+            scores[flag.category] = max(scores[flag.category], flag.score)
+            if flag.flagged:
                 flagged.add(flag.category)
         input_types = (["text"] if texts else []) + (["image"] if has_image else [])
         return {
