@@ -22,6 +22,8 @@ EVASIONS = [
     "n-u-d-e",
     "n_u_d_e",
     "n * u * d * e",
+    "a n u d e beach",
+    "a n.s.f.w picture",
     "ｎｕｄｅ",  # full-width
     "nu\u200bde",  # zero-width space
     "nu\u200dde",  # zero-width joiner

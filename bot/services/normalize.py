@@ -39,8 +39,10 @@ _LEET_CHARS = "013456789@$!|+"
 # A word-ish token that mixes letters with leet characters, e.g. "k1ll", "n00d", "$ex".
 _WORDISH = rf"[\w{re.escape(_LEET_CHARS)}]"
 _MIXED_TOKEN = re.compile(rf"{_WORDISH}*[a-z]{_WORDISH}*")
-# Three or more single letters separated by the same kind of filler: "n u d e", "n.u.d.e", "n-u-d-e", "n_u_d_e".
-_SPACED_LETTERS = re.compile(r"\b(?:[a-z](?:[\s.\-_*·•/\\,]{1,3})){2,}[a-z]\b")
+# Three or more single letters separated by one repeated filler: "n u d e", "n.u.d.e", "n-u-d-e", "n_u_d_e".
+_SPACED_LETTERS = re.compile(r"\b[a-z](?P<sep>[\s.\-_*·•/\\,]{1,3})(?:[a-z](?P=sep))+[a-z]\b")
+# "a" and "i" are words of their own: "a n u d e" is "a nude" as often as "anude".
+_LONE_WORDS = ("a", "i")
 _STRETCHED = re.compile(r"([a-z])\1{2,}")
 
 
@@ -62,8 +64,14 @@ def _deleet(text: str, one: dict[str, str]) -> str:
     return _MIXED_TOKEN.sub(fold_token, text)
 
 
-def _join_spaced(text: str) -> str:
-    return _SPACED_LETTERS.sub(lambda m: re.sub(r"[^a-z]", "", m.group(0)), text)
+def _join_spaced(text: str, *, keep_lone_word: bool) -> str:
+    def join(match: re.Match[str]) -> str:
+        run = match.group(0)
+        if keep_lone_word and run[0] in _LONE_WORDS:
+            return run[0] + " " + re.sub(r"[^a-z]", "", run[1:])
+        return re.sub(r"[^a-z]", "", run)
+
+    return _SPACED_LETTERS.sub(join, text)
 
 
 def fold(text: str) -> list[str]:
@@ -72,7 +80,7 @@ def fold(text: str) -> list[str]:
     variants = [base]
     for one in _LEET_ONE:
         variants.append(_deleet(base, one))
-    variants += [_join_spaced(v) for v in list(variants)]
+    variants += [_join_spaced(v, keep_lone_word=keep) for v in list(variants) for keep in (False, True)]
     variants += [_STRETCHED.sub(r"\1", v) for v in list(variants)]
     variants += [_STRETCHED.sub(r"\1\1", v) for v in list(variants)]
     return list(dict.fromkeys(variants))
