@@ -354,7 +354,7 @@ def _with_string_snowflakes(body: Any) -> Any:
     """``body`` with integer ids written as strings where discord.py sends integers.
 
     The spec types snowflakes as strings; Discord also accepts JSON integers, and discord.py sends them for
-    attachment ids (file indices), allowed mentions and message references.
+    attachment ids (file indices), allowed mentions, message references and a DM's recipient.
     """
     if isinstance(body, list):
         return [_with_string_snowflakes(item) for item in body]
@@ -375,6 +375,8 @@ def _with_string_snowflakes(body: Any) -> Any:
     reference = fixed.get("message_reference")
     if isinstance(reference, dict):
         fixed["message_reference"] = {k: str(v) if k.endswith("_id") else v for k, v in reference.items()}
+    if isinstance(fixed.get("recipient_id"), int):
+        fixed["recipient_id"] = str(fixed["recipient_id"])
     if isinstance(fixed.get("sticker_ids"), list):
         fixed["sticker_ids"] = [str(i) for i in fixed["sticker_ids"]]
     return fixed
