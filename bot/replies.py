@@ -56,6 +56,8 @@ async def explain(interaction: discord.Interaction, error: BaseException) -> Non
         message = text("error.guild_only")
     elif isinstance(error, app_commands.MissingPermissions):
         message = text("error.missing_permissions")
+    elif isinstance(error, app_commands.TransformerError):
+        message = text("error.bad_option")
     else:
         log.error("Unhandled error in interaction %s", interaction.id, exc_info=error)
         message = text("error.unexpected")

@@ -42,6 +42,7 @@ EN: dict[str, str] = {
     "error.busy": "The bot was too busy to finish your picture in time. Please try again.",
     "error.shutting_down": "The bot is restarting, so your picture was not made. Please try again in a minute.",
     "error.guild_only": "This command only works in a server.",
+    "error.bad_option": "One of the options isn't valid here. Please check them and try again.",
     "error.quota_user": (
         "You've reached your limit of {limit} image(s) for today: {remaining} left, and this request needs "
         "{requested}. Your quota resets {reset}."

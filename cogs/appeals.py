@@ -164,12 +164,15 @@ class AppealDecisionButton(
             embeds[0].set_footer(text=text("appeal.result_note"))
             posted.append(await channel.send(embeds=embeds, files=files))
 
+        jobs = _services(interaction).jobs
         try:
-            reservation = await runner.reserve(job)
-            await runner.deliver(job, reservation, post)
+            with jobs.track():
+                reservation = await runner.reserve(job)
+                await runner.deliver(job, reservation, post)
+                jobs.protect()
+                await runner.settle(reservation)
         except BotError as exc:
             return text("appeal.approved_failed_dm", guild=guild.name, reason=error_text(exc))
-        await runner.settle(reservation)
         return text("appeal.approved_dm", guild=guild.name, link=posted[0].jump_url)
 
 

@@ -16,6 +16,7 @@ from bot.replies import reply_privately
 from bot.services.capabilities import ImageOptions, Shape
 from bot.services.errors import ImageTooLargeError, PromptRefusedError
 from bot.services.jobs import JobTracker
+from bot.services.normalize import clean_prompt
 from bot.texts import error_text
 from cogs.appeals import appeal_view
 
@@ -93,6 +94,7 @@ class ImagineCog(commands.Cog):
         count: app_commands.Range[int, 1, 4] = 1,
     ) -> None:
         """Generate ``count`` pictures of ``prompt``; anything refused is answered privately."""
+        prompt = clean_prompt(prompt)
         options = self._runner.generator.capabilities.resolve(prompt, Shape(size), quality, count)
         try:
             with self._jobs.track():
@@ -105,11 +107,12 @@ class ImagineCog(commands.Cog):
                     await edit_into_result(interaction, prompt, delivery)
 
                 await self._runner.deliver(job, reservation, post)
+                # Delivered: shutdown waits for the settlement but never cuts it, nor touches the posted picture.
+                self._jobs.protect()
+                await self._runner.settle(reservation)
         except PromptRefusedError as refusal:
             await reply_privately(interaction, error_text(refusal), view=appeal_view(refusal))
             return
-        # Delivered: from here on nothing may cut the job short or touch the posted picture.
-        await self._runner.settle(reservation)
         log.info("Posted %d image(s) for user %s in guild %s", count, interaction.user.id, interaction.guild_id)
 
 

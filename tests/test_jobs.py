@@ -62,3 +62,24 @@ async def test_a_cancellation_from_elsewhere_stays_a_cancellation() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_a_protected_job_is_waited_for_but_never_cut() -> None:
+    jobs = JobTracker()
+    delivered = asyncio.Event()
+    release = asyncio.Event()
+
+    async def job() -> str:
+        with jobs.track():
+            jobs.protect()
+            delivered.set()
+            await release.wait()  # the settlement, still running at shutdown
+            return "settled"
+
+    task = asyncio.create_task(job())
+    await delivered.wait()
+    drain = asyncio.create_task(jobs.drain(grace=0))
+    await asyncio.sleep(0)
+    release.set()
+    assert await drain == 0
+    assert task.result() == "settled"

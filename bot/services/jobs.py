@@ -18,8 +18,15 @@ class JobTracker:
 
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[object]] = set()
+        self._protected: set[asyncio.Task[object]] = set()
         self._cut: set[asyncio.Task[object]] = set()
         self._draining = False
+
+    def protect(self) -> None:
+        """The current job has delivered: shutdown waits for the rest of it (its bookkeeping) but never cuts it."""
+        task = asyncio.current_task()
+        if task in self._tasks:
+            self._protected.add(task)  # type: ignore[arg-type]
 
     @contextmanager
     def track(self) -> Iterator[None]:
@@ -43,6 +50,7 @@ class JobTracker:
             raise ShuttingDownError from None
         finally:
             self._tasks.discard(task)
+            self._protected.discard(task)
             self._cut.discard(task)
 
     async def drain(self, grace: float) -> int:
@@ -52,10 +60,12 @@ class JobTracker:
             return 0
         log.info("Waiting up to %.0f s for %d running job(s)", grace, len(self._tasks))
         _, unfinished = await asyncio.wait(set(self._tasks), timeout=grace)
-        for task in unfinished:
+        cut = unfinished - self._protected
+        for task in cut:
             self._cut.add(task)
             task.cancel()
         if unfinished:
             await asyncio.wait(unfinished, timeout=_GOODBYE_SECONDS)
-            log.warning("Stopped %d job(s) that did not finish within %.0f s", len(unfinished), grace)
-        return len(unfinished)
+        if cut:
+            log.warning("Stopped %d job(s) that did not finish within %.0f s", len(cut), grace)
+        return len(cut)

@@ -46,6 +46,12 @@ _LONE_WORDS = ("a", "i")
 _STRETCHED = re.compile(r"([a-z])\1{2,}")
 
 
+def clean_prompt(text: str) -> str:
+    """The prompt as sent on: control characters (NUL included) and invisible direction marks removed."""
+    without_invisible = _INVISIBLE.sub("", text)
+    return "".join(ch for ch in without_invisible if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
+
+
 def unicode_fold(text: str) -> str:
     """NFKC, case-folded, invisible and control characters removed, accents and look-alike letters folded."""
     text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))

@@ -773,6 +773,10 @@ class FakeDiscord:
         if kind in _OPTION_PYTHON_TYPES:
             if not isinstance(value, _OPTION_PYTHON_TYPES[kind]) or (kind != 5 and isinstance(value, bool)):
                 raise TypeError(f"option {spec['name']!r} (type {kind}) cannot take {value!r}")
+            low, high = spec.get("min_length", 0), spec.get("max_length", 6000)
+            if kind == 3 and not low <= len(value) <= high:
+                # Discord's client refuses to send it; the bot never sees such an interaction.
+                raise ValueError(f"option {spec['name']!r} must be {low}-{high} characters")
             return value
         if kind in (6, 9) and isinstance(value, FakeUser):
             resolved.setdefault("users", {})[str(value.id)] = value.payload()
