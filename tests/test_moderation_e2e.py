@@ -204,6 +204,28 @@ async def test_a_broken_mod_log_is_reported_to_an_admin_once_and_never_fails_a_r
     assert not second.content
 
 
+async def test_a_mod_log_the_bot_may_not_post_in_is_reported_and_never_fails_a_request(
+    running_bot: RunningBot, fake_discord: FakeDiscord
+) -> None:
+    await moderation(fake_discord, "modlog", {"channel": CHANNEL_ID})
+    fake_discord.forbidden_channels.add(CHANNEL_ID)  # someone took the bot's permission away
+    assert "doesn't allow" in await wait_for_private_answer(fake_discord, await imagine(fake_discord, "porn"))
+    warned = await moderation(fake_discord, "strikes list")
+    assert "the bot may not post in #general" in (warned.content or "")
+
+    fake_discord.forbidden_channels.clear()
+    refused = await moderation(fake_discord, "modlog", {"channel": CHANNEL_ID})
+    assert "now go to" in (refused.content or "")
+
+
+async def test_choosing_a_mod_log_the_bot_cannot_post_in_is_refused_at_once(
+    running_bot: RunningBot, fake_discord: FakeDiscord
+) -> None:
+    fake_discord.forbidden_channels.add(CHANNEL_ID)
+    reply = await moderation(fake_discord, "modlog", {"channel": CHANNEL_ID})
+    assert "can't post in" in (reply.content or "")
+
+
 async def test_the_dry_run_shows_every_layer_and_records_nothing(
     running_bot: RunningBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
 ) -> None:

@@ -403,6 +403,7 @@ class FakeDiscord:
         self.member_roles: dict[tuple[int, int], list[int]] = {}  # (guild, user) -> roles they last had
         self.direct_messages: dict[int, list[FakeMessage]] = {}  # user id -> messages the bot sent them
         self._dm_channels: dict[int, int] = {}  # DM channel id -> user id
+        self.forbidden_channels: set[int] = set()  # channels where the bot lacks Send Messages
         self._contract: ApiContract | NoContract = discord_contract() if check_contracts else NoContract()
         self.ack_deadline: float | None = ACK_DEADLINE_SECONDS  # None: accept late interaction callbacks
         self.guilds: dict[int, FakeGuild] = {}
@@ -1625,6 +1626,8 @@ class FakeDiscord:
         return message
 
     async def _post_channel_message(self, call: _Call) -> _Reply:
+        if int(call.params["channel_id"]) in self.forbidden_channels:
+            raise _ApiError(403, 50013, "Missing Permissions")
         message, _ = self._new_message(call, call.body or {}, self._known_channel(call), interaction=None)
         return _Reply(200, self.message_payload(message))
 
