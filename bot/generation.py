@@ -1,8 +1,4 @@
-"""Running one image job, from quota reservation to delivery, for /imagine and for approved appeals.
-
-The stages are separate so callers can put the reservation and delivery inside the shutdown job tracker and
-the settlement after it: a delivered picture must never be undone by a shutdown.
-"""
+"""Running one image job, from moderation and quota reservation to delivery, for /imagine and approved appeals."""
 
 import asyncio
 import logging
@@ -17,10 +13,19 @@ from bot.services.encoding import PreparedImage, moderation_preview, prepare_for
 from bot.services.errors import BusyError, PolicyRefusalError, PromptRefusedError
 from bot.services.identity import safety_identifier
 from bot.services.images import GenerationResult, ImageGenerator
+from bot.services.jobs import JobTracker
 from bot.services.moderation_policy import ALLOWED, ModerationService, Verdict
 from bot.services.quota import MemberRef, QuotaService, Reservation
 
 log = logging.getLogger(__name__)
+
+# Leave time to post the result (or the error) before Discord's 15-minute interaction token expires.
+TOKEN_MARGIN_SECONDS = 60.0
+
+
+def seconds_left(interaction: discord.Interaction) -> float:
+    """How long a job answering ``interaction`` may take, keeping a margin before its token expires."""
+    return (interaction.expires_at - discord.utils.utcnow()).total_seconds() - TOKEN_MARGIN_SECONDS
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,7 @@ class Job:
     age_restricted: bool
     upload_limit: int
     deadline_seconds: float
+    approved_by: int | None = None  # a moderator who approved this job on appeal
 
     def options_record(self) -> dict[str, object]:
         """The options as kept with a refusal, so an approved appeal can run the same job."""
@@ -67,6 +73,17 @@ class ImageJobRunner:
         self._modlog = modlog
         self._salt = safety_salt
 
+    async def run(self, job: Job, post: Callable[[Delivery], Awaitable[None]], *, jobs: JobTracker) -> None:
+        """The whole job as tracked work: moderation (unless a moderator approved it), reservation, delivery, and
+        the settlement, during which a shutdown waits but never cuts in (the picture is already posted)."""
+        with jobs.track():
+            if job.approved_by is None:
+                await self.check_prompt(job)
+            reservation = await self.reserve(job)
+            await self.deliver(job, reservation, post)
+            jobs.protect()
+            await self.settle(reservation)
+
     async def check_prompt(self, job: Job) -> None:
         """Suspension, then the moderation layers; a refusal is recorded, logged for moderators, and raised."""
         await self._moderation.ensure_not_suspended(job.member.guild_id, job.member.user_id)
@@ -74,7 +91,7 @@ class ImageJobRunner:
             job.member.guild_id, job.prompt, age_restricted=job.age_restricted
         )
         if not verdict.allowed:
-            raise await self.refused(job, verdict)
+            raise await self.record_refusal(job, verdict)
 
     async def reserve(self, job: Job) -> Reservation:
         """Hold the job's images against the member's and the server's quota."""
@@ -106,8 +123,10 @@ class ImageJobRunner:
         except Exception:
             log.exception("Could not record the delivery of reservation %s", reservation.generation_id)
 
-    async def refused(self, job: Job, verdict: Verdict, *, image: PreparedImage | None = None) -> PromptRefusedError:
-        """Record a refusal (a strike) and tell the moderators; returns the error to raise."""
+    async def record_refusal(
+        self, job: Job, verdict: Verdict, *, image: PreparedImage | None = None
+    ) -> PromptRefusedError:
+        """Record a refusal and tell the moderators; returns the error to raise."""
         error = await self._moderation.refuse(
             guild_id=job.member.guild_id,
             channel_id=job.channel_id,
@@ -115,11 +134,12 @@ class ImageJobRunner:
             verdict=verdict,
             prompt=job.prompt,
             options=job.options_record(),
+            approved=job.approved_by is not None,
         )
         refusal = await self._moderation.refusal(error.refusal_id or 0)
         if refusal is not None:
             title = "modlog.output_title" if verdict.layer == "output" else "modlog.refusal_title"
-            embed = refusal_embed(refusal, title_key=title)
+            embed = refusal_embed(refusal, title_key=title, suspended_until=error.suspended_until)
             files = [spoiler_file(image.data, image.extension, refusal.id)] if image is not None else []
             await self._modlog.post(job.guild, embed=embed, files=files)
         return error
@@ -130,12 +150,12 @@ class ImageJobRunner:
                 job.prompt, job.options, safety_identifier=safety_identifier(self._salt, job.member.user_id)
             )
         except PolicyRefusalError as exc:
-            raise await self.refused(job, Verdict("provider", ("policy",), {"provider": "refused"})) from exc
+            raise await self.record_refusal(job, Verdict("provider", ("policy",), {"provider": "refused"})) from exc
         images = await asyncio.gather(*(prepare_for_upload(data, job.upload_limit) for data in result.images))
         verdicts = await asyncio.gather(*(self._check_output(job, image) for image in images))
         for image, verdict in zip(images, verdicts, strict=True):
             if not verdict.allowed:
-                raise await self.refused(job, verdict, image=image)
+                raise await self.record_refusal(job, verdict, image=image)
         return Delivery(result, list(images))
 
     async def _check_output(self, job: Job, image: PreparedImage) -> Verdict:

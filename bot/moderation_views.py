@@ -3,7 +3,8 @@
 import discord
 
 from bot.embeds import safe_excerpt
-from bot.services.moderation import CATEGORIES, STRICT_THRESHOLDS
+from bot.modlog import spoiler
+from bot.services.moderation_endpoint import CATEGORIES, STRICT_THRESHOLDS
 from bot.services.moderation_policy import DryRun
 from bot.texts import category_names, text
 from storage.moderation import Refusal
@@ -70,7 +71,7 @@ def _score_line(category: str, score: float, threshold: float | None, blocked: b
 def dry_run_embed(prompt: str, run: DryRun) -> discord.Embed:
     """What each layer says about a prompt."""
     embed = discord.Embed(title=text("mod.test_title"), colour=COLOUR)
-    embed.add_field(name=text("mod.test_prompt"), value=f"||{safe_excerpt(prompt, 1000)}||", inline=False)
+    embed.add_field(name=text("mod.test_prompt"), value=spoiler(prompt, 1024), inline=False)
     embed.add_field(
         name=text("mod.test_folded"),
         value=_lines([f"`{safe_excerpt(form, 200)}`" for form in run.folded[:4]]),

@@ -7,6 +7,7 @@ logged once, and shown to the next admin who uses /moderation.
 import io
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 
 import discord
 
@@ -18,7 +19,6 @@ from storage.moderation import Refusal
 log = logging.getLogger(__name__)
 
 REFUSAL_COLOUR = discord.Colour.orange()
-PROMPT_EXCERPT = 1000
 
 
 def spoiler(value: str, limit: int) -> str:
@@ -26,8 +26,11 @@ def spoiler(value: str, limit: int) -> str:
     return f"||{safe_excerpt(value, limit - 4)}||"
 
 
-def refusal_embed(refusal: Refusal, *, title_key: str = "modlog.refusal_title") -> discord.Embed:
-    """A moderator's view of one refusal: who, where, which layer, what it found, the prompt behind a spoiler."""
+def refusal_embed(
+    refusal: Refusal, *, title_key: str = "modlog.refusal_title", suspended_until: datetime | None = None
+) -> discord.Embed:
+    """A moderator's view of one refusal: who, where, which layer, what it found, the prompt behind a spoiler,
+    and the suspension it triggered, if any."""
     embed = discord.Embed(title=text(title_key), colour=REFUSAL_COLOUR)
     embed.add_field(name=text("modlog.member"), value=f"<@{refusal.user_id}>")
     embed.add_field(name=text("modlog.channel"), value=f"<#{refusal.channel_id}>")
@@ -38,6 +41,8 @@ def refusal_embed(refusal: Refusal, *, title_key: str = "modlog.refusal_title") 
     )
     embed.add_field(name=text("modlog.findings"), value=findings or "-", inline=False)
     embed.add_field(name=text("modlog.prompt"), value=spoiler(refusal.prompt, 1024), inline=False)
+    if suspended_until is not None:
+        embed.add_field(name=text("modlog.strikes"), value=discord.utils.format_dt(suspended_until, "f"))
     embed.set_footer(text=f"refusal {refusal.id}")
     return embed
 

@@ -20,7 +20,7 @@ from bot.services.capabilities import capabilities_for
 from bot.services.downloads import ImageDownloader
 from bot.services.images import ImageGenerator, RetryPolicy
 from bot.services.jobs import JobTracker
-from bot.services.moderation import ContentModerator
+from bot.services.moderation_endpoint import ContentModerator
 from bot.services.moderation_policy import ModerationService
 from bot.services.quota import QuotaDefaults, QuotaService
 from storage.database import open_database

@@ -10,6 +10,7 @@ from bot.services.errors import (
     BillingExhaustedError,
     BotError,
     BusyError,
+    DeliveryFailedError,
     ImageRetrievalError,
     ImageTooLargeError,
     InvalidSettingError,
@@ -54,8 +55,8 @@ EN: dict[str, str] = {
     "error.invalid_setting": "That setting doesn't work: {reason}.",
     "error.missing_permissions": "You need the Manage Server permission for that.",
     "error.moderation_unavailable": (
-        "Prompts can't be checked right now, so nothing was generated (and nothing was charged). Please try again "
-        "in a few minutes."
+        "Moderation is unavailable right now, so nothing was posted (and nothing was charged). Please try again in "
+        "a few minutes."
     ),
     "error.refused_blocklist": "Your prompt was refused: it contains something this server doesn't allow.",
     "error.refused_endpoint": "Your prompt was refused: it was flagged for {categories}.",
@@ -71,7 +72,9 @@ EN: dict[str, str] = {
     "error.appeal_already": "You've already appealed this refusal.",
     "error.appeal_decided": "Another moderator already decided this appeal.",
     "error.appeal_no_modlog": "This server has no moderation log yet, so appeals can't be reviewed.",
-    "error.not_moderator": "You need the Manage Server permission to do that.",
+    "error.appeal_not_here": "That appeal belongs to another server.",
+    "error.appeal_modlog_unreachable": "The moderators can't be reached right now. Please try again later.",
+    "error.delivery_failed": "The picture was made but could not be posted in that channel.",
     "appeal.button": "Appeal",
     "appeal.sent": "Your appeal was sent to the moderators. You'll get a message when they decide.",
     "appeal.approve": "Approve",
@@ -196,6 +199,7 @@ _ERROR_KEYS: dict[type[BotError], str] = {
     BusyError: "error.busy",
     ShuttingDownError: "error.shutting_down",
     ModerationUnavailableError: "error.moderation_unavailable",
+    DeliveryFailedError: "error.delivery_failed",
 }
 
 
@@ -216,7 +220,7 @@ def refusal_text(error: PromptRefusedError) -> str:
     message += text("error.refused_free")
     if error.suspended_until is not None:
         message += text("error.refused_suspended", until=discord.utils.format_dt(error.suspended_until, "f"))
-    elif error.appealable:
+    if error.appealable:
         message += text("error.refused_appeal")
     return message
 

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.embeds import result_embeds, result_files
-from bot.generation import Delivery, Job
+from bot.generation import Delivery, Job, seconds_left
 from bot.modlog import refusal_embed
 from bot.replies import explain
 from bot.services.capabilities import ImageOptions
-from bot.services.errors import AppealError, BotError, PromptRefusedError
+from bot.services.errors import AppealError, BotError, DeliveryFailedError, PromptRefusedError
 from bot.services.quota import MemberRef
 from bot.texts import error_text, text
 from storage.moderation import Refusal
@@ -23,9 +23,6 @@ if TYPE_CHECKING:
     from bot.client import ImagineBot, Services
 
 log = logging.getLogger(__name__)
-
-# Approval runs the job within the moderator's interaction; leave time to answer them before its token expires.
-TOKEN_MARGIN_SECONDS = 60.0
 
 
 def _services(interaction: discord.Interaction) -> "Services":
@@ -67,13 +64,17 @@ class AppealButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ap
                 raise AppealError("not_yours")
             if (await services.moderation.settings(interaction.guild.id)).modlog_channel_id is None:
                 raise AppealError("no_modlog")
-            appeal, refusal = await services.moderation.open_appeal(self.refusal_id, interaction.user.id)
+            appeal, refusal = await services.moderation.open_appeal(
+                self.refusal_id, user_id=interaction.user.id, guild_id=interaction.guild.id
+            )
             embed = refusal_embed(refusal, title_key="modlog.appeal_title")
             view = discord.ui.View(timeout=None)
             view.add_item(AppealDecisionButton("approve", appeal.id))
             view.add_item(AppealDecisionButton("deny", appeal.id))
             if await services.modlog.post(interaction.guild, embed=embed, view=view) is None:
-                raise AppealError("no_modlog")
+                # It never reached anyone: undo it, so a retry (once the mod-log works) is not "already appealed".
+                await services.moderation.withdraw_appeal(appeal)
+                raise AppealError("modlog_unreachable")
             await interaction.followup.send(text("appeal.sent"), ephemeral=True)
         except Exception as exc:
             await explain(interaction, exc)
@@ -116,7 +117,10 @@ class AppealDecisionButton(
             await interaction.response.defer(ephemeral=True, thinking=True)
             services = _services(interaction)
             _, refusal = await services.moderation.decide_appeal(
-                self.appeal_id, approve=self.approve, moderator_id=interaction.user.id
+                self.appeal_id,
+                approve=self.approve,
+                moderator_id=interaction.user.id,
+                guild_id=interaction.guild_id or 0,
             )
             await self._mark_decided(interaction)
             if self.approve:
@@ -145,7 +149,7 @@ class AppealDecisionButton(
         channel = guild.get_channel(refusal.channel_id) if guild else None
         if guild is None or not isinstance(channel, discord.abc.Messageable):
             return text("appeal.approved_failed_dm", guild=guild.name if guild else "", reason="the channel is gone")
-        runner = _services(interaction).runner
+        services = _services(interaction)
         job = Job(
             guild=guild,
             member=await _member_ref(guild, refusal.user_id),
@@ -154,7 +158,8 @@ class AppealDecisionButton(
             options=ImageOptions(**refusal.options),
             age_restricted=bool(getattr(channel, "is_nsfw", lambda: False)()),
             upload_limit=guild.filesize_limit,
-            deadline_seconds=(interaction.expires_at - discord.utils.utcnow()).total_seconds() - TOKEN_MARGIN_SECONDS,
+            deadline_seconds=seconds_left(interaction),
+            approved_by=interaction.user.id,
         )
         posted: list[discord.Message] = []
 
@@ -162,15 +167,13 @@ class AppealDecisionButton(
             files = result_files(delivery.images, refusal.id)
             embeds = result_embeds(delivery.result, files, prompt=refusal.prompt, requester=f"<@{refusal.user_id}>")
             embeds[0].set_footer(text=text("appeal.result_note"))
-            posted.append(await channel.send(embeds=embeds, files=files))
+            try:
+                posted.append(await channel.send(embeds=embeds, files=files))
+            except discord.HTTPException as exc:
+                raise DeliveryFailedError(str(exc.status)) from exc
 
-        jobs = _services(interaction).jobs
         try:
-            with jobs.track():
-                reservation = await runner.reserve(job)
-                await runner.deliver(job, reservation, post)
-                jobs.protect()
-                await runner.settle(reservation)
+            await services.runner.run(job, post, jobs=services.jobs)
         except BotError as exc:
             return text("appeal.approved_failed_dm", guild=guild.name, reason=error_text(exc))
         return text("appeal.approved_dm", guild=guild.name, link=posted[0].jump_url)

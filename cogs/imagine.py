@@ -10,7 +10,7 @@ from discord.app_commands import Choice
 from discord.ext import commands
 
 from bot.embeds import result_embeds, result_files
-from bot.generation import Delivery, ImageJobRunner, Job
+from bot.generation import Delivery, ImageJobRunner, Job, seconds_left
 from bot.members import member_ref
 from bot.replies import reply_privately
 from bot.services.capabilities import ImageOptions, Shape
@@ -24,9 +24,6 @@ if TYPE_CHECKING:
     from bot.client import ImagineBot
 
 log = logging.getLogger(__name__)
-
-# Leave time to post the result (or the error) before Discord's 15-minute interaction token expires.
-TOKEN_MARGIN_SECONDS = 60.0
 
 
 def interaction_job(interaction: discord.Interaction, prompt: str, options: ImageOptions) -> Job:
@@ -42,7 +39,7 @@ def interaction_job(interaction: discord.Interaction, prompt: str, options: Imag
         options=options,
         age_restricted=bool(getattr(channel, "is_nsfw", lambda: False)()),
         upload_limit=min(interaction.filesize_limit, interaction.guild.filesize_limit),
-        deadline_seconds=(interaction.expires_at - discord.utils.utcnow()).total_seconds() - TOKEN_MARGIN_SECONDS,
+        deadline_seconds=seconds_left(interaction),
     )
 
 
@@ -96,20 +93,13 @@ class ImagineCog(commands.Cog):
         """Generate ``count`` pictures of ``prompt``; anything refused is answered privately."""
         prompt = clean_prompt(prompt)
         options = self._runner.generator.capabilities.resolve(prompt, Shape(size), quality, count)
+        await interaction.response.defer(thinking=True)
+
+        async def post(delivery: Delivery) -> None:
+            await edit_into_result(interaction, prompt, delivery)
+
         try:
-            with self._jobs.track():
-                await interaction.response.defer(thinking=True)
-                job = interaction_job(interaction, prompt, options)
-                await self._runner.check_prompt(job)
-                reservation = await self._runner.reserve(job)
-
-                async def post(delivery: Delivery) -> None:
-                    await edit_into_result(interaction, prompt, delivery)
-
-                await self._runner.deliver(job, reservation, post)
-                # Delivered: shutdown waits for the settlement but never cuts it, nor touches the posted picture.
-                self._jobs.protect()
-                await self._runner.settle(reservation)
+            await self._runner.run(interaction_job(interaction, prompt, options), post, jobs=self._jobs)
         except PromptRefusedError as refusal:
             await reply_privately(interaction, error_text(refusal), view=appeal_view(refusal))
             return

@@ -10,7 +10,7 @@ from discord.ext import commands
 from bot.moderation_views import blocklist_embed, dry_run_embed, strikes_embed, thresholds_embed
 from bot.services.blocklist import DEFAULT_WORDS
 from bot.services.errors import InvalidSettingError
-from bot.services.moderation import CATEGORIES
+from bot.services.moderation_endpoint import CATEGORIES
 from bot.services.moderation_policy import ModerationService
 from bot.texts import text
 
@@ -158,8 +158,8 @@ class ModerationCog(commands.GroupCog, group_name="moderation", group_descriptio
             await self._moderation.update_settings(guild_id, modlog_channel_id=None)
             await self._reply(interaction, text("mod.modlog_off"))
             return
-        try:
-            await channel.send(text("mod.modlog_test"))
+        try:  # an embed, so a missing Embed Links permission shows now rather than at the first refusal
+            await channel.send(embed=discord.Embed(description=text("mod.modlog_test")))
         except discord.HTTPException:
             await self._reply(interaction, text("mod.modlog_cannot_post", channel=channel.mention))
             return

@@ -4,6 +4,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import aiosqlite
+
 from storage.database import Database
 
 Layer = Literal["blocklist", "endpoint", "provider", "output"]
@@ -45,7 +47,6 @@ class Refusal:
     prompt: str
     options: dict[str, Any]
     created_at: int
-    pardoned: bool
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,17 @@ def _refusal(row: Any) -> Refusal:
         prompt=row["prompt"],
         options=json.loads(row["options"]),
         created_at=row["created_at"],
-        pardoned=row["pardoned_at"] is not None,
     )
+
+
+async def _strike_count(conn: aiosqlite.Connection, guild_id: int, user_id: int, since: int) -> int:
+    async with conn.execute(
+        "SELECT count(*) FROM moderation_refusals WHERE guild_id = ? AND user_id = ? AND created_at > ?"
+        " AND strike = 1 AND pardoned_at IS NULL",
+        (guild_id, user_id, since),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
 
 
 def _appeal(row: Any) -> Appeal:
@@ -208,10 +218,11 @@ class ModerationRepository:
         findings: dict[str, Any],
         prompt: str,
         options: dict[str, Any],
+        strike: bool,
         now: int,
         settings: ModerationSettings,
     ) -> tuple[int, int | None]:
-        """Record a refusal and, if it makes ``strike_limit`` strikes within the window, suspend the member.
+        """Record a refusal and, if it is a ``strike`` that makes ``strike_limit`` within the window, suspend.
 
         Returns the refusal's id and, when this refusal triggered a suspension, its end. One transaction, so two
         refusals at once cannot both miss (or both create) the suspension.
@@ -220,16 +231,13 @@ class ModerationRepository:
         async with self._db.transaction() as conn:
             async with conn.execute(
                 "INSERT INTO moderation_refusals (guild_id, channel_id, user_id, layer, findings, prompt, options,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (guild_id, channel_id, user_id, layer, json.dumps(findings), prompt, json.dumps(options), now),
+                " strike, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (guild_id, channel_id, user_id, layer, json.dumps(findings), prompt, json.dumps(options), strike, now),
             ) as cursor:
                 (refusal_id,) = await cursor.fetchone()  # type: ignore[misc]
-            async with conn.execute(
-                "SELECT count(*) FROM moderation_refusals WHERE guild_id = ? AND user_id = ? AND created_at > ?"
-                " AND pardoned_at IS NULL",
-                (guild_id, user_id, since),
-            ) as cursor:
-                (strikes,) = await cursor.fetchone()  # type: ignore[misc]
+            if not strike:
+                return refusal_id, None
+            strikes = await _strike_count(conn, guild_id, user_id, since)
             if strikes < settings.strike_limit:
                 return refusal_id, None
             until = now + settings.suspension_hours * 3600
@@ -251,8 +259,8 @@ class ModerationRepository:
     async def strikes(self, guild_id: int, *, since: int, user_id: int | None = None, limit: int = 25) -> list[Refusal]:
         """Unpardoned refusals since ``since``, newest first, for one member or the whole guild."""
         rows = await self._db.fetchall(
-            "SELECT * FROM moderation_refusals WHERE guild_id = ? AND created_at > ? AND pardoned_at IS NULL"
-            " AND (? IS NULL OR user_id = ?) ORDER BY id DESC LIMIT ?",
+            "SELECT * FROM moderation_refusals WHERE guild_id = ? AND created_at > ? AND strike = 1"
+            " AND pardoned_at IS NULL AND (? IS NULL OR user_id = ?) ORDER BY id DESC LIMIT ?",
             (guild_id, since, user_id, user_id, limit),
         )
         return [_refusal(row) for row in rows]
@@ -265,6 +273,21 @@ class ModerationRepository:
             (now, by, guild_id, user_id),
         )
         return len(rows)
+
+    async def pardon_refusal(self, refusal: Refusal, *, by: int, now: int, settings: ModerationSettings) -> None:
+        """Overturn one refusal (an approved appeal): no longer a strike, and an automatic suspension that no
+        longer has enough strikes behind it is lifted. One transaction."""
+        since = now - settings.strike_window_hours * 3600
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE moderation_refusals SET pardoned_at = ?, pardoned_by = ? WHERE id = ? AND pardoned_at IS NULL",
+                (now, by, refusal.id),
+            )
+            if await _strike_count(conn, refusal.guild_id, refusal.user_id, since) < settings.strike_limit:
+                await conn.execute(
+                    "DELETE FROM moderation_suspensions WHERE guild_id = ? AND user_id = ? AND suspended_by IS NULL",
+                    (refusal.guild_id, refusal.user_id),
+                )
 
     async def suspended_until(self, guild_id: int, user_id: int, *, now: int) -> int | None:
         """When the member's suspension ends, if they are suspended now."""
@@ -317,6 +340,10 @@ class ModerationRepository:
         """One appeal by id."""
         row = await self._db.fetchone("SELECT * FROM moderation_appeals WHERE id = ?", (appeal_id,))
         return _appeal(row) if row else None
+
+    async def withdraw_appeal(self, appeal_id: int) -> None:
+        """Remove an appeal that never reached the moderators (it does not count against the member's day)."""
+        await self._db.write("DELETE FROM moderation_appeals WHERE id = ? AND state = 'pending'", (appeal_id,))
 
     async def decide_appeal(self, appeal_id: int, state: AppealState, *, by: int, now: int) -> Appeal | None:
         """Approve or deny a pending appeal; ``None`` if it was already decided (two moderators at once)."""

@@ -6,7 +6,7 @@ from functools import cache
 
 from PIL import Image
 
-from tests.fakes.discord_server import FakeDiscord, FakeMessage, FakeUser, InteractionRecord
+from tests.fakes.discord_server import CHANNEL_ID, FakeDiscord, FakeMessage, FakeUser, InteractionRecord
 
 EPHEMERAL = 64
 DEFERRED_CHANNEL_MESSAGE = 5
@@ -68,3 +68,38 @@ async def wait_for_ephemeral_reply(fake: FakeDiscord, record: InteractionRecord)
     assert record.original is not None
     assert record.original.ephemeral
     return record.original
+
+
+MODERATOR = FakeUser(id=678901234567890123, name="moderator")
+MANAGE_GUILD = 1 << 5
+PLAIN = 0x400 | 0x800
+AGE_RESTRICTED_GUILD = 1146109873520792555
+
+
+async def moderation(fake: FakeDiscord, subcommand: str, options: dict[str, object] | None = None) -> FakeMessage:
+    """A /moderation subcommand as a moderator; returns the private reply."""
+    record = await fake.invoke_slash(
+        "moderation", options or {}, subcommand=subcommand, user=MODERATOR, permissions=PLAIN | MANAGE_GUILD
+    )
+    return await wait_for_ephemeral_reply(fake, record)
+
+
+def modlog_posts(fake: FakeDiscord) -> list[FakeMessage]:
+    """What the bot posted in the mod-log channel about refusals and appeals (not interaction responses, nor the
+    set-up test message)."""
+    return [
+        m
+        for m in fake.channel_messages.get(CHANNEL_ID, [])
+        if m.interaction_id is None and m.embeds and m.embeds[0].get("title")
+    ]
+
+
+def appeal_button(message: FakeMessage) -> str:
+    (row,) = message.components
+    (button,) = row["components"]
+    return button["custom_id"]
+
+
+async def quota_used(fake: FakeDiscord, user: FakeUser = MEMBER) -> str:
+    record = await fake.invoke_slash("quota", {}, user=user)
+    return fields_of((await wait_for_ephemeral_reply(fake, record)).embeds[0])["You, today"]

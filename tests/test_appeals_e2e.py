@@ -3,15 +3,18 @@
 from tests.conftest import RunningBot, StartBot
 from tests.fakes.discord_server import CHANNEL_ID, GUILD_ID, FakeDiscord, FakeMessage
 from tests.fakes.openai_server import FakeOpenAI
-from tests.helpers import MEMBER, fields_of, imagine, wait_for_private_answer
-from tests.test_moderation_e2e import (
+from tests.helpers import (
     MANAGE_GUILD,
+    MEMBER,
     MODERATOR,
     PLAIN,
     appeal_button,
+    fields_of,
+    imagine,
     moderation,
     modlog_posts,
     quota_used,
+    wait_for_private_answer,
 )
 
 
@@ -122,3 +125,52 @@ async def test_without_a_mod_log_appeals_are_unavailable(running_bot: RunningBot
     await moderation(fake_discord, "blocklist add", {"entry": "dragon"})
     answer = await refused_with_appeal(fake_discord)
     assert "no moderation log yet" in await press(fake_discord, answer, appeal_button(answer), user=MEMBER)
+
+
+async def test_an_appeal_that_cannot_reach_the_mod_log_is_withdrawn_so_it_can_be_retried(
+    running_bot: RunningBot, fake_discord: FakeDiscord
+) -> None:
+    await setup_guild(fake_discord)
+    answer = await refused_with_appeal(fake_discord)
+    fake_discord.forbidden_channels.add(CHANNEL_ID)
+    assert "can't be reached right now" in await press(fake_discord, answer, appeal_button(answer), user=MEMBER)
+    fake_discord.forbidden_channels.clear()
+    assert "sent to the moderators" in await press(fake_discord, answer, appeal_button(answer), user=MEMBER)
+
+
+async def test_an_approval_whose_picture_cannot_be_posted_tells_the_member_why(
+    running_bot: RunningBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    await setup_guild(fake_discord)
+    answer = await refused_with_appeal(fake_discord)
+    await press(fake_discord, answer, appeal_button(answer), user=MEMBER)
+    (appeal_post,) = [p for p in modlog_posts(fake_discord) if p.embeds[0]["title"] == "Appeal"]
+    fake_discord.forbidden_channels.add(CHANNEL_ID)  # the result goes to the member's channel: now closed to the bot
+    decided = await press(
+        fake_discord,
+        appeal_post,
+        decision_buttons(appeal_post)["Approve"],
+        user=MODERATOR,
+        permissions=PLAIN | MANAGE_GUILD,
+    )
+    assert "the member has been told" in decided
+    (dm,) = fake_discord.direct_messages[MEMBER.id]
+    assert "no picture could be made" in (dm.content or "")
+    assert "could not be posted" in (dm.content or "")
+    assert len(fake_openai.image_requests) == 1
+    assert await quota_used(fake_discord) == "0 of 10 used, **10 left**", "nothing delivered, nothing charged"
+
+
+async def test_an_approved_appeal_clears_its_strike(running_bot: RunningBot, fake_discord: FakeDiscord) -> None:
+    await setup_guild(fake_discord)
+    answer = await refused_with_appeal(fake_discord)
+    await press(fake_discord, answer, appeal_button(answer), user=MEMBER)
+    (appeal_post,) = [p for p in modlog_posts(fake_discord) if p.embeds[0]["title"] == "Appeal"]
+    await press(
+        fake_discord,
+        appeal_post,
+        decision_buttons(appeal_post)["Approve"],
+        user=MODERATOR,
+        permissions=PLAIN | MANAGE_GUILD,
+    )
+    assert (await moderation(fake_discord, "strikes list")).embeds[0]["description"] == "none"

@@ -42,6 +42,15 @@ EVASIONS = [
     "beheading",
     "一张裸体画",
     "\u202enude",  # right-to-left override
+    "nu\U000e0041de",  # tag character
+    "nu\ufe0fde",  # variation selector
+    "nu\U000e0100de",  # supplementary variation selector
+    "nsfw_art",  # word edges are letters only
+    "porn_star",
+    "hentai2",
+    "p 0 r n",  # spaced-out leet
+    "p.0.r.n",
+    "blood-bath",  # phrases match across any separator
 ]
 NOT_EVASIONS = {"пude", "pr0n"}
 
@@ -60,6 +69,8 @@ INNOCENT = [
     "I like 1984 and 4 cats",
     "a b c d blocks on a table",
     "the bloodbath of colours in a sunset",
+    "Shota Imanaga pitching",
+    "route 6 6 and a 1 2 3 count",
     "",
 ]
 
@@ -79,16 +90,21 @@ def test_folding_removes_invisible_and_direction_characters() -> None:
     assert unicode_fold("Ｃａｆé") == "cafe"
 
 
-def test_word_entries_are_folded_like_prompts() -> None:
-    assert prepare_entry("  NÜDE  ", "word") == BlockEntry("nude", "word")
-    assert prepare_entry("Blood   Bath", "word") == BlockEntry("blood bath", "word")
+def test_word_entries_are_kept_as_written_and_matched_folded() -> None:
+    entry = prepare_entry("  Blood   Bath  ", "word")
+    assert entry == BlockEntry("Blood Bath", "word")
+    assert Blocklist([entry]).match("a BL00D-bath") is not None
+    assert Blocklist([prepare_entry("порно", "word")]).match("ПОРНО") is not None
+    assert Blocklist([prepare_entry("café", "regex")]).match("the Café") is not None, (
+        "regexes also see the prompt as written"
+    )
 
 
 @pytest.mark.parametrize(
     ("pattern", "kind", "problem"),
     [
         ("", "word", "1 to"),
-        ("\u200b", "word", "1 to"),
+        ("\u200b", "word", "visible"),
         ("x" * 101, "word", "1 to"),
         ("(unclosed", "regex", "not a valid regular expression"),
         ("(a|aa)+$", "regex", "too slow"),

@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 
 from tests.conftest import StartBot
-from tests.fakes.discord_server import FakeDiscord, FakeUser, InteractionRecord
+from tests.fakes.discord_server import CHANNEL_ID, FakeDiscord, FakeUser, InteractionRecord
 from tests.fakes.openai_server import FakeOpenAI
-from tests.helpers import EPHEMERAL
+from tests.helpers import EPHEMERAL, fields_of, moderation, modlog_posts
 
+SERVER_WORDS = ("ass", "cunt", "cock", "rapist")
+REFUSED = re.compile(r"doesn't allow|was flagged for")
 CORPUS: list[dict[str, Any]] = json.loads((Path(__file__).parent / "corpus" / "hostile_prompts.json").read_text())
 # What must never appear raw in a public message: pings, markdown that renders, control and direction characters.
 RAW_MENTION = re.compile(r"@(everyone|here)|<@[!&]?\d+>")
@@ -39,6 +41,9 @@ async def test_every_hostile_prompt_ends_as_expected(
     start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI, caplog: pytest.LogCaptureFixture
 ) -> None:
     bot = await start_bot(QUOTA_USER_DAILY="unlimited")
+    await moderation(fake_discord, "modlog", {"channel": CHANNEL_ID})
+    for word in SERVER_WORDS:  # short words the innocent cases contain inside longer ones
+        await moderation(fake_discord, "blocklist add", {"entry": word})
     for case in CORPUS:
         if "flag" in case:
             fake_openai.flag(*case["flag"])
@@ -62,7 +67,7 @@ async def test_every_hostile_prompt_ends_as_expected(
             assert answer.ephemeral, case["name"]
             assert record.original is not None, case["name"]
             assert record.original.deleted, case["name"]
-            assert "Something went wrong" not in (answer.content or ""), case["name"]
+            assert REFUSED.search(answer.content or ""), (case["name"], answer.content)
             outcomes[case["name"]] = "refused"
         else:
             message = record.original
@@ -80,12 +85,21 @@ async def test_every_hostile_prompt_ends_as_expected(
     generated = sum(1 for case in CORPUS if case["expect"] == "generated")
     assert len(fake_openai.image_requests) == generated, "refused and invalid prompts never reach the provider"
     assert all("\x00" not in r.json["prompt"] for r in fake_openai.image_requests)
+    posts = modlog_posts(fake_discord)
+    assert len(posts) == sum(1 for case in CORPUS if case["expect"] == "refused")
+    for post in posts:
+        prompt = fields_of(post.embeds[0])["Prompt"]
+        assert prompt.startswith("||")
+        assert not RAW_MENTION.search(prompt)
+        assert not CONTROL.search(prompt)
+
     await bot.stop()  # every settlement is written before the database closes
+    refused_members = [900000000000000000 + i for i, case in enumerate(CORPUS) if case["expect"] == "refused"]
     with sqlite3.connect(bot.settings.database_path) as raw:
         delivered = raw.execute("SELECT count(*) FROM generations WHERE state = 'delivered'").fetchone()[0]
-        charged_refused = raw.execute(
-            "SELECT count(*) FROM generations g JOIN moderation_refusals r ON r.user_id = g.user_id"
-            " WHERE g.state IN ('delivered', 'reserved')"
+        rows_of_refused = raw.execute(
+            f"SELECT count(*) FROM generations WHERE user_id IN ({','.join('?' * len(refused_members))})",  # noqa: S608
+            refused_members,
         ).fetchone()[0]
     assert delivered == generated, "the SQL-looking prompt did not hurt the database either"
-    assert charged_refused == 0
+    assert rows_of_refused == 0, "a refused prompt never reserves, so it can never be charged"

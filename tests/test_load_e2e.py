@@ -4,9 +4,9 @@ import asyncio
 import statistics
 
 from tests.conftest import StartBot
-from tests.fakes.discord_server import FakeDiscord, FakeUser
+from tests.fakes.discord_server import FakeDiscord, FakeUser, InteractionRecord
 from tests.fakes.openai_server import Failure, FakeOpenAI
-from tests.helpers import ACK_DEADLINE_SECONDS, DEFERRED_CHANNEL_MESSAGE, imagine, wait_for_result
+from tests.helpers import ACK_DEADLINE_SECONDS, DEFERRED_CHANNEL_MESSAGE, imagine
 
 MEMBERS = 200
 
@@ -47,6 +47,12 @@ async def test_no_more_than_the_configured_number_of_requests_are_in_flight(
     await fake_discord.sync_gateway()
     assert len(fake_openai.image_requests) == 2, "the third job must wait for a free slot"
 
-    fake_openai.release_hung()
-    await wait_for_result(fake_discord, records[2])
+    fake_openai.release_hung()  # the two hung jobs fail; the waiting one gets a slot and succeeds
+
+    def finished(record: InteractionRecord) -> bool:
+        return bool(record.followups) or (record.original is not None and bool(record.original.attachments))
+
+    await fake_discord.wait_for(lambda: all(finished(r) for r in records))
     assert len(fake_openai.image_requests) == 3
+    assert sum(1 for r in records if r.original is not None and r.original.attachments) == 1
+    assert sum(1 for r in records if r.followups) == 2

@@ -10,7 +10,7 @@ from types import MappingProxyType
 import pytest
 
 from bot.services.errors import AppealError, InvalidSettingError, ModerationUnavailableError, SuspendedError
-from bot.services.moderation import (
+from bot.services.moderation_endpoint import (
     STRICT_THRESHOLDS,
     ModerationScores,
     blocked_categories,
@@ -46,8 +46,11 @@ def test_the_strict_profile_applies_outside_age_restricted_channels_only() -> No
     assert general["sexual"] == STRICT_THRESHOLDS["sexual"]
     assert adult["sexual"] is None
     assert general["violence"] is None, "categories without a strict default use the endpoint's flag"
-    own = thresholds_for({"sexual": 0.8}, age_restricted=False)
-    assert own["sexual"] == 0.8, "a server's own threshold applies everywhere"
+    loosened = {"sexual": 0.8}
+    assert thresholds_for(loosened, age_restricted=True)["sexual"] == 0.8, "as set in age-restricted channels"
+    assert thresholds_for(loosened, age_restricted=False)["sexual"] == STRICT_THRESHOLDS["sexual"], "never looser"
+    assert thresholds_for({"sexual": 0.05}, age_restricted=False)["sexual"] == 0.05, "stricter is always allowed"
+    assert thresholds_for({"violence": 0.7}, age_restricted=False)["violence"] == 0.7
 
 
 class ScriptedEndpoint:
@@ -142,10 +145,10 @@ async def test_a_moderators_longer_suspension_is_not_shortened_by_strikes(bed: B
 async def test_an_appeal_is_decided_once_even_by_two_moderators_at_once(bed: Bed) -> None:
     await refuse(bed, "endpoint")
     (refusal,) = await bed.service.strikes(GUILD, MEMBER)
-    appeal, _ = await bed.service.open_appeal(refusal.id, MEMBER)
+    appeal, _ = await bed.service.open_appeal(refusal.id, user_id=MEMBER, guild_id=GUILD)
     outcomes = await asyncio.gather(
-        bed.service.decide_appeal(appeal.id, approve=True, moderator_id=MOD),
-        bed.service.decide_appeal(appeal.id, approve=False, moderator_id=MOD + 1),
+        bed.service.decide_appeal(appeal.id, approve=True, moderator_id=MOD, guild_id=GUILD),
+        bed.service.decide_appeal(appeal.id, approve=False, moderator_id=MOD + 1, guild_id=GUILD),
         return_exceptions=True,
     )
     assert sum(isinstance(o, AppealError) and o.reason == "decided" for o in outcomes) == 1
@@ -157,7 +160,7 @@ async def test_provider_and_output_refusals_cannot_be_appealed(bed: Bed) -> None
         await refuse(bed, layer)
     for refusal in await bed.service.strikes(GUILD, MEMBER):
         with pytest.raises(AppealError, match="not_appealable"):
-            await bed.service.open_appeal(refusal.id, MEMBER)
+            await bed.service.open_appeal(refusal.id, user_id=MEMBER, guild_id=GUILD)
 
 
 async def test_thresholds_are_validated(bed: Bed) -> None:
@@ -169,3 +172,37 @@ async def test_thresholds_are_validated(bed: Bed) -> None:
     bed.endpoint.result = scores(violence=0.45)
     verdict = await bed.service.check_prompt(GUILD, "a fight", age_restricted=True)
     assert (verdict.layer, verdict.categories, verdict.findings) == ("endpoint", ("violence",), {"violence": 0.45})
+
+
+async def test_an_approved_appeal_overturns_its_strike_and_the_suspension_it_caused(bed: Bed) -> None:
+    await bed.service.update_settings(GUILD, strike_limit=2)
+    await refuse(bed, "endpoint")
+    await refuse(bed, "endpoint")
+    with pytest.raises(SuspendedError):
+        await bed.service.ensure_not_suspended(GUILD, MEMBER)
+    latest = (await bed.service.strikes(GUILD, MEMBER))[0]
+    appeal, _ = await bed.service.open_appeal(latest.id, user_id=MEMBER, guild_id=GUILD)
+    await bed.service.decide_appeal(appeal.id, approve=True, moderator_id=MOD, guild_id=GUILD)
+    assert [s.id for s in await bed.service.strikes(GUILD, MEMBER)] != [latest.id]
+    assert len(await bed.service.strikes(GUILD, MEMBER)) == 1
+    await bed.service.ensure_not_suspended(GUILD, MEMBER)
+
+
+async def test_withheld_pictures_and_approved_runs_are_not_strikes(bed: Bed) -> None:
+    await refuse(bed, "output")
+    error = await bed.service.refuse(
+        guild_id=GUILD, channel_id=1, user_id=MEMBER, verdict=Verdict("provider", ("policy",), {}),
+        prompt="p", options={}, approved=True,
+    )  # fmt: skip
+    assert not error.appealable
+    assert await bed.service.strikes(GUILD, MEMBER) == []
+
+
+async def test_appeals_and_decisions_stay_in_their_own_server(bed: Bed) -> None:
+    await refuse(bed, "endpoint")
+    (refusal,) = await bed.service.strikes(GUILD, MEMBER)
+    with pytest.raises(AppealError, match="not_yours"):
+        await bed.service.open_appeal(refusal.id, user_id=MEMBER, guild_id=GUILD + 1)
+    appeal, _ = await bed.service.open_appeal(refusal.id, user_id=MEMBER, guild_id=GUILD)
+    with pytest.raises(AppealError, match="not_here"):
+        await bed.service.decide_appeal(appeal.id, approve=True, moderator_id=MOD, guild_id=GUILD + 1)

@@ -5,46 +5,24 @@ import sqlite3
 import pytest
 
 from tests.conftest import RunningBot, StartBot
-from tests.fakes.discord_server import CHANNEL_ID, FakeDiscord, FakeMessage, FakeUser
+from tests.fakes.discord_server import CHANNEL_ID, FakeDiscord
 from tests.fakes.openai_server import Failure, FakeOpenAI
 from tests.helpers import (
+    AGE_RESTRICTED_GUILD,
     EPHEMERAL,
+    MANAGE_GUILD,
     MEMBER,
+    MODERATOR,
+    PLAIN,
+    appeal_button,
     fields_of,
     imagine,
-    wait_for_ephemeral_reply,
+    moderation,
+    modlog_posts,
+    quota_used,
     wait_for_private_answer,
     wait_for_result,
 )
-
-MODERATOR = FakeUser(id=678901234567890123, name="moderator")
-MANAGE_GUILD = 1 << 5
-PLAIN = 0x400 | 0x800
-AGE_RESTRICTED_GUILD = 1146109873520792555
-
-
-async def moderation(fake: FakeDiscord, subcommand: str, options: dict[str, object] | None = None) -> FakeMessage:
-    """A /moderation subcommand as a moderator; returns the private reply."""
-    record = await fake.invoke_slash(
-        "moderation", options or {}, subcommand=subcommand, user=MODERATOR, permissions=PLAIN | MANAGE_GUILD
-    )
-    return await wait_for_ephemeral_reply(fake, record)
-
-
-def modlog_posts(fake: FakeDiscord) -> list[FakeMessage]:
-    """What the bot posted in the mod-log channel (not interaction responses)."""
-    return [m for m in fake.channel_messages.get(CHANNEL_ID, []) if m.interaction_id is None and m.embeds]
-
-
-def appeal_button(message: FakeMessage) -> str:
-    (row,) = message.components
-    (button,) = row["components"]
-    return button["custom_id"]
-
-
-async def quota_used(fake: FakeDiscord, user: FakeUser = MEMBER) -> str:
-    record = await fake.invoke_slash("quota", {}, user=user)
-    return fields_of((await wait_for_ephemeral_reply(fake, record)).embeds[0])["You, today"]
 
 
 async def test_a_blocklisted_prompt_is_refused_privately_before_anything_is_called(
@@ -114,7 +92,7 @@ async def test_an_endpoint_outage_fails_closed_unless_configured_open(
     if generated:
         await wait_for_result(fake_discord, record)
     else:
-        assert "can't be checked right now" in await wait_for_private_answer(fake_discord, record)
+        assert "Moderation is unavailable right now" in await wait_for_private_answer(fake_discord, record)
         assert fake_openai.image_requests == []
         strikes = await moderation(fake_discord, "strikes list")
         assert strikes.embeds[0]["description"] == "none", "an outage is not the member's fault"
@@ -146,8 +124,24 @@ async def test_a_flagged_picture_is_withheld_and_shown_to_moderators_behind_a_sp
     assert post.embeds[0]["title"] == "Picture withheld"
     assert await quota_used(fake_discord) == "0 of 10 used, **10 left**"
 
+    strikes = await moderation(fake_discord, "strikes list")
+    assert strikes.embeds[0]["description"] == "none", "a withheld picture is not the member's strike"
+
     await moderation(fake_discord, "output-check", {"enabled": False})
     await wait_for_result(fake_discord, await imagine(fake_discord, "an innocent prompt again"))
+
+
+async def test_every_picture_of_a_set_is_checked_and_one_flag_withholds_the_set(
+    running_bot: RunningBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.flag_images("violence")
+    record = await imagine(fake_discord, "three pictures", count=3)
+    assert "wasn't posted" in await wait_for_private_answer(fake_discord, record)
+    image_checks = [r for r in fake_openai.moderation_requests if isinstance(r.json["input"], list)]
+    assert len(image_checks) == 3
+    for check in image_checks:
+        (part,) = check.json["input"]
+        assert part["image_url"]["url"].startswith("data:image/jpeg;base64,"), "a small preview, not the full file"
 
 
 async def test_refusals_are_logged_for_moderators_with_the_prompt_behind_a_spoiler(
@@ -242,7 +236,7 @@ async def test_the_dry_run_shows_every_layer_and_records_nothing(
 
 async def test_moderators_manage_the_blocklist(running_bot: RunningBot, fake_discord: FakeDiscord) -> None:
     added = await moderation(fake_discord, "blocklist add", {"entry": "Dragon"})
-    assert "Added `dragon`" in (added.content or "")
+    assert "Added `Dragon`" in (added.content or ""), "kept as the moderator wrote it"
     assert "doesn't allow" in await wait_for_private_answer(fake_discord, await imagine(fake_discord, "a DR4GON"))
     await wait_for_result(fake_discord, await imagine(fake_discord, "a dragonfly"))
 
@@ -255,7 +249,7 @@ async def test_moderators_manage_the_blocklist(running_bot: RunningBot, fake_dis
     )
     await fake_discord.wait_for(lambda: bool(bad.followups) or (bad.original is not None and not bad.original.loading))
     listed = await moderation(fake_discord, "blocklist list")
-    assert "`dragon`" in listed.embeds[0]["fields"][0]["value"]
+    assert "`Dragon`" in listed.embeds[0]["fields"][0]["value"]
     assert "(a|aa)" not in listed.embeds[0]["fields"][0]["value"]
 
     cleared = await moderation(fake_discord, "blocklist clear")

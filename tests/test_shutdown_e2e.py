@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import StartBot
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.openai_server import Failure, FakeOpenAI
-from tests.helpers import EPHEMERAL, imagine, wait_for_result
+from tests.helpers import EPHEMERAL, imagine, wait_for_private_answer, wait_for_result
 
 
 async def test_a_job_cut_short_by_shutdown_is_answered_privately(
@@ -82,11 +82,7 @@ async def check_late_members_are_refused(
     await asyncio.wait_for(drain_started.wait(), 10)
 
     late = await imagine(fake_discord, "a picture asked for while stopping")
-    await fake_discord.wait_for(lambda: bool(late.callbacks))
-    (callback,) = late.callbacks
-    assert callback.data is not None
-    assert callback.data["flags"] & EPHEMERAL
-    assert "restarting" in callback.data["content"]
+    assert "restarting" in await wait_for_private_answer(fake_discord, late)
 
     fake_openai.release_hung()
     await stopping

@@ -15,22 +15,23 @@ log = logging.getLogger(__name__)
 
 EntryKind = Literal["word", "regex"]
 
-# A small default for a general-audience bot; servers can turn it off and keep only their own entries.
-DEFAULT_WORDS = (
-    "nsfw", "porn", "porno", "pornographic", "hentai", "nude", "nudes",
-    "loli", "lolicon", "shota", "shotacon", "csam",
-)  # fmt: skip
+# A small default for a general-audience bot; servers can turn it off and keep only their own entries. Terms that
+# are also common names ("shota", "loli") are left to the moderation endpoint, which reads meaning.
+DEFAULT_WORDS = ("nsfw", "porn", "porno", "pornographic", "hentai", "nude", "nudes", "lolicon", "shotacon", "csam")
 
 MAX_WORD_LENGTH = 100
 MAX_REGEX_LENGTH = 200
 # Moderators write the regexes; the `regex` module can stop one that backtracks catastrophically.
 MATCH_TIMEOUT_SECONDS = 0.05
 _PROBES = ("a" * 2000 + "!", "ab" * 1000 + "!", "a " * 1000 + "!", "x" * 30)
+# Word edges are letters only: "nsfw_art" and "porn2" hold blocked words, "classic" does not hold "ass".
+_NOT_AFTER_LETTER = r"(?<!\p{L})"
+_NOT_BEFORE_LETTER = r"(?!\p{L})"
 
 
 @dataclass(frozen=True)
 class BlockEntry:
-    """One blocked word or phrase (matched as whole words) or regular expression."""
+    """One blocked word or phrase (matched as whole words, in folded form) or regular expression, as written."""
 
     pattern: str
     kind: EntryKind
@@ -38,7 +39,7 @@ class BlockEntry:
 
 @dataclass(frozen=True)
 class BlockMatch:
-    """What matched: the entry, and the text it matched in the folded prompt."""
+    """What matched: the entry, and the text it matched in."""
 
     entry: BlockEntry
     matched: str
@@ -49,19 +50,20 @@ def _is_cjk(ch: str) -> bool:
 
 
 def _word_pattern(word: str) -> str:
-    """Whole-word matching, so "ass" never matches in "classic"; scripts without spaces match as substrings."""
-    body = r"\s+".join(regex.escape(part) for part in word.split())
-    before = "" if _is_cjk(word[0]) else r"(?<!\w)"
-    after = "" if _is_cjk(word[-1]) else r"(?!\w)"
+    """Whole words, any non-letters between a phrase's words; scripts without spaces match as substrings."""
+    parts = unicode_fold(word).split()
+    body = r"\P{L}+".join(regex.escape(part) for part in parts)
+    before = "" if _is_cjk(parts[0][0]) else _NOT_AFTER_LETTER
+    after = "" if _is_cjk(parts[-1][-1]) else _NOT_BEFORE_LETTER
     return before + body + after
 
 
 def prepare_entry(pattern: str, kind: EntryKind) -> BlockEntry:
-    """Validate a moderator's entry: words are folded like prompts are; regexes must compile and stay fast."""
+    """Validate a moderator's entry: a word must fold to something; a regex must compile and stay fast."""
     if kind == "word":
-        word = " ".join(unicode_fold(pattern).split())
-        if not word or len(word) > MAX_WORD_LENGTH:
-            raise InvalidSettingError(f"a blocked word must be 1 to {MAX_WORD_LENGTH} characters")
+        word = " ".join(pattern.split())
+        if not unicode_fold(word).strip() or len(word) > MAX_WORD_LENGTH:
+            raise InvalidSettingError(f"a blocked word must be 1 to {MAX_WORD_LENGTH} visible characters")
         return BlockEntry(word, "word")
     if not pattern or len(pattern) > MAX_REGEX_LENGTH:
         raise InvalidSettingError(f"a pattern must be 1 to {MAX_REGEX_LENGTH} characters")
@@ -77,25 +79,39 @@ def prepare_entry(pattern: str, kind: EntryKind) -> BlockEntry:
 
 
 class Blocklist:
-    """A compiled set of entries."""
+    """A compiled set of entries: all words in one alternation, each regex on its own."""
 
     def __init__(self, entries: Iterable[BlockEntry]) -> None:
         self.entries = tuple(dict.fromkeys(entries))
-        self._compiled = [
-            (entry, regex.compile(_word_pattern(entry.pattern) if entry.kind == "word" else entry.pattern, regex.I))
-            for entry in self.entries
+        words = [entry for entry in self.entries if entry.kind == "word"]
+        self._words = words
+        self._word_pattern = (
+            regex.compile("|".join(f"(?P<w{i}>{_word_pattern(e.pattern)})" for i, e in enumerate(words)))
+            if words
+            else None
+        )
+        self._regexes = [
+            (entry, regex.compile(entry.pattern, regex.IGNORECASE)) for entry in self.entries if entry.kind == "regex"
         ]
 
     def match(self, prompt: str) -> BlockMatch | None:
-        """The first entry found in any folded form of ``prompt``, or ``None``."""
+        """The first entry found in ``prompt``: words in any folded form, regexes in those and as written."""
         variants = fold(prompt)
-        for entry, compiled in self._compiled:
+        if self._word_pattern is not None:
             for variant in variants:
+                found = self._word_pattern.search(variant, concurrent=True)
+                if found:
+                    index = int((found.lastgroup or "w0")[1:])
+                    return BlockMatch(self._words[index], found.group(0))
+        as_written = prompt.casefold()
+        for entry, compiled in self._regexes:
+            for variant in (as_written, *variants):
                 try:
-                    found = compiled.search(variant, timeout=MATCH_TIMEOUT_SECONDS)
+                    found = compiled.search(variant, timeout=MATCH_TIMEOUT_SECONDS, concurrent=True)
                 except TimeoutError:
-                    log.warning("Blocklist pattern %r timed out; skipped", entry.pattern)
-                    break
+                    # A prompt that makes a moderator's pattern slow is treated as matching it: safer than skipping.
+                    log.warning("Blocklist pattern %r timed out on a prompt; treated as a match", entry.pattern)
+                    return BlockMatch(entry, "")
                 if found:
                     return BlockMatch(entry, found.group(0))
         return None

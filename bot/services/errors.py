@@ -133,3 +133,7 @@ class AppealError(BotError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class DeliveryFailedError(BotError):
+    """Discord would not take the finished pictures where they were to be posted."""

@@ -1,12 +1,13 @@
 """Moderation policy: the layered prompt check, output check, refusals with strikes, suspensions and appeals."""
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.services.blocklist import DEFAULT_WORDS, BlockEntry, Blocklist, prepare_entry
+from bot.services.blocklist import DEFAULT_WORDS, BlockEntry, Blocklist, BlockMatch, prepare_entry
 from bot.services.errors import (
     AppealError,
     InvalidSettingError,
@@ -14,8 +15,14 @@ from bot.services.errors import (
     PromptRefusedError,
     SuspendedError,
 )
-from bot.services.moderation import CATEGORIES, ContentModerator, ModerationScores, blocked_categories, thresholds_for
-from bot.services.normalize import fold
+from bot.services.moderation_endpoint import (
+    CATEGORIES,
+    ContentModerator,
+    ModerationScores,
+    blocked_categories,
+    thresholds_for,
+)
+from bot.services.normalize import clean_prompt, fold
 from storage.moderation import Appeal, Layer, ModerationRepository, ModerationSettings, Refusal
 
 log = logging.getLogger(__name__)
@@ -91,15 +98,19 @@ class ModerationService:
         compiled = self._blocklists.get(guild_id)
         if compiled is None:
             settings = await self._repo.settings(guild_id)
-            entries = [BlockEntry(pattern, kind) for kind, pattern in await self._repo.blocklist(guild_id)]  # type: ignore[arg-type]
+            entries = await self.own_blocklist(guild_id)
             if settings.default_blocklist:
                 entries += [BlockEntry(word, "word") for word in DEFAULT_WORDS]
             compiled = self._blocklists[guild_id] = Blocklist(entries)
         return compiled
 
+    async def _blocklist_match(self, guild_id: int, prompt: str) -> BlockMatch | None:
+        # Folding and matching a 4,000-character prompt against hundreds of entries is CPU work: off the loop.
+        return await asyncio.to_thread((await self.blocklist(guild_id)).match, prompt)
+
     async def check_prompt(self, guild_id: int, prompt: str, *, age_restricted: bool) -> Verdict:
         """Layers 1-3: the folded prompt against the blocklist, then the moderation endpoint with thresholds."""
-        found = (await self.blocklist(guild_id)).match(prompt)
+        found = await self._blocklist_match(guild_id, prompt)
         if found is not None:
             return Verdict("blocklist", ("blocklist",), {"blocklist": found.entry.pattern})
         try:
@@ -130,8 +141,9 @@ class ModerationService:
         return Verdict(layer, blocked, {category: round(scores.scores.get(category, 0.0), 4) for category in blocked})
 
     async def dry_run(self, guild_id: int, prompt: str, *, age_restricted: bool) -> DryRun:
-        """Every layer's opinion, without recording anything."""
-        found = (await self.blocklist(guild_id)).match(prompt)
+        """Every layer's opinion on ``prompt`` (cleaned as /imagine cleans it), without recording anything."""
+        prompt = clean_prompt(prompt)
+        found = await self._blocklist_match(guild_id, prompt)
         thresholds = thresholds_for(await self._repo.thresholds(guild_id), age_restricted=age_restricted)
         try:
             scores = await self._moderator.check_text(prompt)
@@ -143,9 +155,21 @@ class ModerationService:
     # -- refusals, strikes, suspensions --------------------------------------------------------------------------
 
     async def refuse(
-        self, *, guild_id: int, channel_id: int, user_id: int, verdict: Verdict, prompt: str, options: dict[str, Any]
+        self,
+        *,
+        guild_id: int,
+        channel_id: int,
+        user_id: int,
+        verdict: Verdict,
+        prompt: str,
+        options: dict[str, Any],
+        approved: bool = False,
     ) -> PromptRefusedError:
-        """Record a refusal (a strike, maybe a suspension) and return the error that tells the member."""
+        """Record a refusal and return the error that tells the member.
+
+        A refusal of the prompt is a strike (and may suspend); a withheld picture is not (the member never saw it and
+        cannot appeal it), nor is anything refused in a run a moderator ``approved``.
+        """
         assert verdict.layer is not None  # noqa: S101 - only refused verdicts are recorded
         settings = await self._repo.settings(guild_id)
         refusal_id, suspended_until = await self._repo.record_refusal(
@@ -156,6 +180,7 @@ class ModerationService:
             findings=verdict.findings,
             prompt=prompt,
             options=options,
+            strike=verdict.layer != "output" and not approved,
             now=self._now(),
             settings=settings,
         )
@@ -163,7 +188,7 @@ class ModerationService:
             layer=verdict.layer,
             categories=verdict.categories,
             refusal_id=refusal_id,
-            appealable=verdict.layer in APPEALABLE_LAYERS,
+            appealable=verdict.layer in APPEALABLE_LAYERS and not approved,
             suspended_until=datetime.fromtimestamp(suspended_until, UTC) if suspended_until else None,
         )
 
@@ -195,10 +220,10 @@ class ModerationService:
 
     # -- appeals -----------------------------------------------------------------------------------------------
 
-    async def open_appeal(self, refusal_id: int, user_id: int) -> tuple[Appeal, Refusal]:
-        """Open an appeal for the member who was refused; raises :class:`AppealError` saying why not."""
+    async def open_appeal(self, refusal_id: int, *, user_id: int, guild_id: int) -> tuple[Appeal, Refusal]:
+        """Open an appeal for the member who was refused, in that server; raises :class:`AppealError` if not."""
         refusal = await self._repo.refusal(refusal_id)
-        if refusal is None or refusal.user_id != user_id:
+        if refusal is None or refusal.user_id != user_id or refusal.guild_id != guild_id:
             raise AppealError("not_yours")
         if refusal.layer not in APPEALABLE_LAYERS:
             raise AppealError("not_appealable")
@@ -212,8 +237,18 @@ class ModerationService:
             raise AppealError("already")
         return outcome, refusal
 
-    async def decide_appeal(self, appeal_id: int, *, approve: bool, moderator_id: int) -> tuple[Appeal, Refusal]:
-        """Approve or deny; raises :class:`AppealError` if another moderator decided first."""
+    async def withdraw_appeal(self, appeal: Appeal) -> None:
+        """The appeal could not be put in front of the moderators: it never happened."""
+        await self._repo.withdraw_appeal(appeal.id)
+
+    async def decide_appeal(
+        self, appeal_id: int, *, approve: bool, moderator_id: int, guild_id: int
+    ) -> tuple[Appeal, Refusal]:
+        """Approve (overturning the refusal's strike) or deny; raises :class:`AppealError` if it is not this
+        server's appeal or another moderator decided first."""
+        existing = await self._repo.appeal(appeal_id)
+        if existing is None or existing.guild_id != guild_id:
+            raise AppealError("not_here")
         appeal = await self._repo.decide_appeal(
             appeal_id, "approved" if approve else "denied", by=moderator_id, now=self._now()
         )
@@ -221,6 +256,9 @@ class ModerationService:
             raise AppealError("decided")
         refusal = await self._repo.refusal(appeal.refusal_id)
         assert refusal is not None  # noqa: S101 - foreign key
+        if approve:
+            settings = await self._repo.settings(guild_id)
+            await self._repo.pardon_refusal(refusal, by=moderator_id, now=self._now(), settings=settings)
         return appeal, refusal
 
     # -- settings ----------------------------------------------------------------------------------------------
@@ -236,12 +274,14 @@ class ModerationService:
         return entry
 
     async def remove_blocklist_entry(self, guild_id: int, pattern: str) -> bool:
-        """Remove one of the guild's entries (as listed)."""
-        removed = await self._repo.remove_blocklist_entry(guild_id, pattern)
-        if not removed and pattern != (folded := " ".join(fold(pattern)[0].split())):
-            removed = await self._repo.remove_blocklist_entry(guild_id, folded)
+        """Remove one of the guild's entries, written as listed."""
+        removed = await self._repo.remove_blocklist_entry(guild_id, " ".join(pattern.split()))
         self._blocklists.pop(guild_id, None)
         return removed
+
+    async def own_blocklist(self, guild_id: int) -> list[BlockEntry]:
+        """The guild's own entries, as moderators wrote them."""
+        return [BlockEntry(pattern, kind) for kind, pattern in await self._repo.blocklist(guild_id)]  # type: ignore[arg-type]
 
     async def clear_blocklist(self, guild_id: int) -> int:
         """Remove the guild's own entries and turn the default list off."""

@@ -37,10 +37,16 @@ _LEET_ONE = ({"1": "i"}, {"1": "l"})
 _LEET_CHARS = "013456789@$!|+"
 
 # A word-ish token that mixes letters with leet characters, e.g. "k1ll", "n00d", "$ex".
-_WORDISH = rf"[\w{re.escape(_LEET_CHARS)}]"
-_MIXED_TOKEN = re.compile(rf"{_WORDISH}*[a-z]{_WORDISH}*")
-# Three or more single letters separated by one repeated filler: "n u d e", "n.u.d.e", "n-u-d-e", "n_u_d_e".
-_SPACED_LETTERS = re.compile(r"\b[a-z](?P<sep>[\s.\-_*·•/\\,]{1,3})(?:[a-z](?P=sep))+[a-z]\b")
+# A run of word and leet characters; only runs that also hold a Latin letter are de-leeted ("k1ll", not "1984").
+_TOKEN = re.compile(rf"[\w{re.escape(_LEET_CHARS)}]+")
+_LATIN_LETTER = re.compile("[a-z]")
+# Three or more single letters (or leet characters) separated by one repeated filler: "n u d e", "n.u.d.e",
+# "p 0 r n", "n_u_d_e".
+_SINGLE = rf"[a-z{re.escape(_LEET_CHARS)}]"
+_SPACED_LETTERS = re.compile(
+    rf"(?<![\w{re.escape(_LEET_CHARS)}]){_SINGLE}(?P<sep>[\s.\-_*·•/\\,]{{1,3}})(?:{_SINGLE}(?P=sep))+{_SINGLE}"
+    rf"(?![\w{re.escape(_LEET_CHARS)}])"
+)
 # "a" and "i" are words of their own: "a n u d e" is "a nude" as often as "anude".
 _LONE_WORDS = ("a", "i")
 _STRETCHED = re.compile(r"([a-z])\1{2,}")
@@ -53,29 +59,30 @@ def clean_prompt(text: str) -> str:
 
 
 def unicode_fold(text: str) -> str:
-    """NFKC, case-folded, invisible and control characters removed, accents and look-alike letters folded."""
-    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
-    text = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return unicodedata.normalize("NFC", text).translate(_HOMOGLYPHS)
+    """NFKC, case-folded; every invisible, format, control and combining character removed (so none can split a
+    word); accents and look-alike letters folded."""
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
+    kept = "".join(ch for ch in decomposed if ch in "\n\t" or unicodedata.category(ch)[0] not in "CM")
+    return unicodedata.normalize("NFC", kept).translate(_HOMOGLYPHS)
 
 
 def _deleet(text: str, one: dict[str, str]) -> str:
     table = str.maketrans(one)
 
     def fold_token(match: re.Match[str]) -> str:
-        return match.group(0).translate(_LEET).translate(table)
+        token = match.group(0)
+        return token.translate(_LEET).translate(table) if _LATIN_LETTER.search(token) else token
 
-    return _MIXED_TOKEN.sub(fold_token, text)
+    return _TOKEN.sub(fold_token, text)
 
 
 def _join_spaced(text: str, *, keep_lone_word: bool) -> str:
     def join(match: re.Match[str]) -> str:
         run = match.group(0)
+        letters = re.sub(rf"[^a-z{re.escape(_LEET_CHARS)}]", "", run)
         if keep_lone_word and run[0] in _LONE_WORDS:
-            return run[0] + " " + re.sub(r"[^a-z]", "", run[1:])
-        return re.sub(r"[^a-z]", "", run)
+            return run[0] + " " + letters[1:]
+        return letters
 
     return _SPACED_LETTERS.sub(join, text)
 
@@ -83,10 +90,8 @@ def _join_spaced(text: str, *, keep_lone_word: bool) -> str:
 def fold(text: str) -> list[str]:
     """The distinct forms of ``text`` to match blocked words against, most literal first."""
     base = unicode_fold(text)
-    variants = [base]
-    for one in _LEET_ONE:
-        variants.append(_deleet(base, one))
-    variants += [_join_spaced(v, keep_lone_word=keep) for v in list(variants) for keep in (False, True)]
+    variants = [base] + [_join_spaced(base, keep_lone_word=keep) for keep in (False, True)]
+    variants += [_deleet(v, one) for v in list(variants) for one in _LEET_ONE]
     variants += [_STRETCHED.sub(r"\1", v) for v in list(variants)]
     variants += [_STRETCHED.sub(r"\1\1", v) for v in list(variants)]
     return list(dict.fromkeys(variants))

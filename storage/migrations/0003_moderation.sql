@@ -28,7 +28,8 @@ CREATE TABLE blocklist_entries (
     PRIMARY KEY (guild_id, kind, pattern)
 ) STRICT;
 
--- Every refusal by a moderation layer. Each one not pardoned is a strike. The prompt and options are kept so
+-- Every refusal by a moderation layer. Refusals of the prompt are strikes unless pardoned; a withheld picture, or a
+-- refusal during a run a moderator approved, is recorded but is no strike. The prompt and options are kept so
 -- moderators can review an appeal and approval can run the job.
 CREATE TABLE moderation_refusals (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -39,12 +40,13 @@ CREATE TABLE moderation_refusals (
     findings    TEXT    NOT NULL,  -- JSON object: category -> score, or {"blocklist": "<entry>"}
     prompt      TEXT    NOT NULL,
     options     TEXT    NOT NULL,  -- JSON: the job's size, quality and count
+    strike      INTEGER NOT NULL CHECK (strike IN (0, 1)),
     created_at  INTEGER NOT NULL,
     pardoned_at INTEGER,
     pardoned_by INTEGER
 ) STRICT;
 CREATE INDEX moderation_refusals_strikes ON moderation_refusals (guild_id, user_id, created_at)
-    WHERE pardoned_at IS NULL;
+    WHERE strike = 1 AND pardoned_at IS NULL;
 
 CREATE TABLE moderation_appeals (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,

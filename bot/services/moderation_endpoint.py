@@ -60,10 +60,17 @@ class ModerationScores:
 
 
 def thresholds_for(overrides: Mapping[str, float], *, age_restricted: bool) -> dict[str, float | None]:
-    """The threshold per category for a channel: the server's own, else the strict default where it applies,
-    else ``None`` (the endpoint's flag)."""
-    defaults: Mapping[str, float] = {} if age_restricted else STRICT_THRESHOLDS
-    return {category: overrides.get(category, defaults.get(category)) for category in CATEGORIES}
+    """The threshold per category for a channel, ``None`` meaning the endpoint's own flag.
+
+    In age-restricted channels a server's own threshold applies as set. Elsewhere the stricter of it and the strict
+    default applies, so loosening a category for adult channels never loosens it for everyone.
+    """
+    thresholds: dict[str, float | None] = {}
+    for category in CATEGORIES:
+        own, strict = overrides.get(category), None if age_restricted else STRICT_THRESHOLDS.get(category)
+        candidates = [value for value in (own, strict) if value is not None]
+        thresholds[category] = min(candidates) if candidates else None
+    return thresholds
 
 
 def blocked_categories(result: ModerationScores, thresholds: Mapping[str, float | None]) -> tuple[str, ...]:
