@@ -2,6 +2,8 @@
 
 import io
 import random
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 
 from PIL import Image
@@ -103,3 +105,13 @@ def appeal_button(message: FakeMessage) -> str:
 async def quota_used(fake: FakeDiscord, user: FakeUser = MEMBER) -> str:
     record = await fake.invoke_slash("quota", {}, user=user)
     return fields_of((await wait_for_ephemeral_reply(fake, record)).embeds[0])["You, today"]
+
+
+@dataclass
+class Clock:
+    """A settable clock for services that take one: day boundaries, expiries, strike windows."""
+
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now

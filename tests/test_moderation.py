@@ -19,6 +19,7 @@ from bot.services.moderation_endpoint import (
 from bot.services.moderation_policy import ModerationService, Verdict
 from storage.database import open_database
 from storage.moderation import ModerationRepository
+from tests.helpers import Clock
 
 GUILD, MEMBER, MOD = 10, 20, 30
 
@@ -66,14 +67,6 @@ class ScriptedEndpoint:
         return self.result
 
     check_image = check_text  # type: ignore[assignment]
-
-
-@dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass

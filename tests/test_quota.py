@@ -24,21 +24,12 @@ from bot.services.quota import (
 from storage.database import open_database
 from storage.quota_limits import LimitRow, QuotaLimitsRepository
 from storage.usage import UsageRepository
+from tests.helpers import Clock
 
 GUILD = 111
 ALICE = MemberRef(GUILD, 1, frozenset())
 BOB = MemberRef(GUILD, 2, frozenset())
 ADMIN = 99
-
-
-@dataclass
-class Clock:
-    """A settable clock for day boundaries and expiries."""
-
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass
