@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tests.fakes.discord_server import FakeDiscord, FakeUser
 from tests.fakes.openai_server import FakeOpenAI
+from tests.helpers import is_result
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -61,9 +62,7 @@ async def run(members: int, upstream_latency: float, concurrency: int) -> None:
                             for i in range(members)
                         )
                     )
-                    await discord_fake.wait_for(
-                        lambda: all(r.original is not None and r.original.attachments for r in records), timeout=600
-                    )
+                    await discord_fake.wait_for(lambda: all(is_result(r.original) for r in records), timeout=600)
                     elapsed = time.perf_counter() - started
                 finally:
                     bot.send_signal(signal.SIGTERM)

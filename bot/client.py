@@ -32,6 +32,7 @@ class Services:
     moderation: ModerationService
     modlog: ModLog
     jobs: JobTracker
+    progress_interval: float
 
 
 class ImagineTree(app_commands.CommandTree["ImagineBot"]):

@@ -56,6 +56,8 @@ class Settings:
     command_guild_ids: tuple[int, ...] = ()
     log_level: str = "INFO"
     image_concurrency: int = 4
+    image_jobs_per_member: int = 1
+    progress_edit_interval: float = 1.5
     openai_timeout: float = 120.0
     openai_max_retries: int = 2
     quota_user_daily: int | None = 10
@@ -156,6 +158,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         command_guild_ids=_optional(env, "COMMAND_GUILD_IDS", _guild_ids, ()),
         log_level=_optional(env, "LOG_LEVEL", _log_level, "INFO"),
         image_concurrency=_optional(env, "IMAGE_CONCURRENCY", _bounded(int, 1, 64), 4),
+        image_jobs_per_member=_optional(env, "IMAGE_JOBS_PER_MEMBER", _bounded(int, 1, 16), 1),
+        progress_edit_interval=_optional(env, "PROGRESS_EDIT_INTERVAL", _bounded(float, 0.0, 60.0), 1.5),
         openai_timeout=_optional(env, "OPENAI_TIMEOUT", _bounded(float, 0.1, 900.0), 120.0),
         openai_max_retries=_optional(env, "OPENAI_MAX_RETRIES", _bounded(int, 0, 10), 2),
         quota_user_daily=_optional(env, "QUOTA_USER_DAILY", _daily_limit, 10),

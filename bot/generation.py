@@ -4,17 +4,19 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import discord
 
 from bot.modlog import ModLog, refusal_embed, spoiler_file
 from bot.services.capabilities import ImageOptions
-from bot.services.encoding import PreparedImage, moderation_preview, prepare_for_upload
-from bot.services.errors import BusyError, PolicyRefusalError, PromptRefusedError
+from bot.services.encoding import PreparedImage, prepare_for_upload, preview_jpeg
+from bot.services.errors import BotError, BusyError, PolicyRefusalError, PromptRefusedError
 from bot.services.identity import safety_identifier
 from bot.services.images import GenerationResult, ImageGenerator
 from bot.services.jobs import JobTracker
 from bot.services.moderation_policy import ALLOWED, ModerationService, Verdict
+from bot.services.queue import FairQueue
 from bot.services.quota import MemberRef, QuotaService, Reservation
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,31 @@ class Job:
         return {"size": self.options.size, "quality": self.options.quality, "count": self.options.count}
 
 
+class Progress(Protocol):
+    """Where a job shows how far it has got (the public placeholder of /imagine; nowhere for approvals)."""
+
+    async def queued(self, position: int) -> None: ...
+    async def generating(self) -> None: ...
+    async def partial(self, preview: bytes) -> None: ...
+    async def close(self) -> None: ...
+
+
+class SilentProgress:
+    """Progress nobody sees."""
+
+    async def queued(self, position: int) -> None:
+        """Nothing to show."""
+
+    async def generating(self) -> None:
+        """Nothing to show."""
+
+    async def partial(self, preview: bytes) -> None:
+        """Nothing to show."""
+
+    async def close(self) -> None:
+        """Nothing to stop."""
+
+
 @dataclass(frozen=True)
 class Delivery:
     """What a job made, ready to post."""
@@ -64,6 +91,7 @@ class ImageJobRunner:
         quota: QuotaService,
         moderation: ModerationService,
         modlog: ModLog,
+        queue: FairQueue,
         *,
         safety_salt: bytes,
     ) -> None:
@@ -71,16 +99,24 @@ class ImageJobRunner:
         self._quota = quota
         self._moderation = moderation
         self._modlog = modlog
+        self._queue = queue
         self._salt = safety_salt
 
-    async def run(self, job: Job, post: Callable[[Delivery], Awaitable[None]], *, jobs: JobTracker) -> None:
+    async def run(
+        self,
+        job: Job,
+        post: Callable[[Delivery], Awaitable[None]],
+        *,
+        jobs: JobTracker,
+        progress: Progress | None = None,
+    ) -> None:
         """The whole job as tracked work: moderation (unless a moderator approved it), reservation, delivery, and
         the settlement, during which a shutdown waits but never cuts in (the picture is already posted)."""
         with jobs.track():
             if job.approved_by is None:
                 await self.check_prompt(job)
             reservation = await self.reserve(job)
-            await self.deliver(job, reservation, post)
+            await self.deliver(job, reservation, post, progress or SilentProgress())
             jobs.protect()
             await self.settle(reservation)
 
@@ -104,15 +140,24 @@ class ImageJobRunner:
             prompt=job.prompt,
         )
 
-    async def deliver(self, job: Job, reservation: Reservation, post: Callable[[Delivery], Awaitable[None]]) -> None:
-        """Generate, check the pictures, and ``post`` them before the deadline; on any failure the images go back."""
+    async def deliver(
+        self, job: Job, reservation: Reservation, post: Callable[[Delivery], Awaitable[None]], progress: Progress
+    ) -> None:
+        """Wait for a turn, generate, check the pictures and ``post`` them, all before the deadline (a job that
+        would outlive its interaction is cancelled, even while waiting); on any failure the images go back."""
         try:
             async with asyncio.timeout(max(job.deadline_seconds, 0.0)):
-                await post(await self._produce(job))
+                async with self._queue.slot(job.member.user_id, progress.queued):
+                    await progress.generating()
+                    delivery = await self._produce(job, progress)
+                await progress.close()
+                await post(delivery)
         except TimeoutError as exc:
+            await progress.close()
             await self._release(reservation, exc)
             raise BusyError from None
         except BaseException as exc:
+            await progress.close()  # no late progress edit may land on the answer that follows
             await self._release(reservation, exc)
             raise
 
@@ -144,10 +189,19 @@ class ImageJobRunner:
             await self._modlog.post(job.guild, embed=embed, files=files)
         return error
 
-    async def _produce(self, job: Job) -> Delivery:
+    async def _produce(self, job: Job, progress: Progress) -> Delivery:
+        async def show_partial(partial: bytes) -> None:
+            # A preview is public too: where the server checks pictures, an unchecked one is never shown.
+            preview = await preview_jpeg(partial)
+            if await self._output_allowed(job, preview):
+                await progress.partial(preview)
+
         try:
             result = await self.generator.generate(
-                job.prompt, job.options, safety_identifier=safety_identifier(self._salt, job.member.user_id)
+                job.prompt,
+                job.options,
+                safety_identifier=safety_identifier(self._salt, job.member.user_id),
+                on_partial=show_partial,
             )
         except PolicyRefusalError as exc:
             raise await self.record_refusal(job, Verdict("provider", ("policy",), {"provider": "refused"})) from exc
@@ -161,10 +215,22 @@ class ImageJobRunner:
     async def _check_output(self, job: Job, image: PreparedImage) -> Verdict:
         if not (await self._moderation.settings(job.member.guild_id)).output_check:
             return ALLOWED
-        preview = await moderation_preview(image.data)
+        preview = await preview_jpeg(image.data)
         return await self._moderation.check_output(
             job.member.guild_id, preview, "image/jpeg", age_restricted=job.age_restricted
         )
+
+    async def _output_allowed(self, job: Job, preview: bytes) -> bool:
+        """Whether a partial preview may be shown: never if the check fails or is unavailable."""
+        if not (await self._moderation.settings(job.member.guild_id)).output_check:
+            return True
+        try:
+            verdict = await self._moderation.check_output(
+                job.member.guild_id, preview, "image/jpeg", age_restricted=job.age_restricted
+            )
+        except BotError:
+            return False
+        return verdict.allowed
 
     async def _release(self, reservation: Reservation, cause: BaseException) -> None:
         """Give the images back, without letting a storage error hide the failure itself."""

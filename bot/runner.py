@@ -22,6 +22,7 @@ from bot.services.images import ImageGenerator, RetryPolicy
 from bot.services.jobs import JobTracker
 from bot.services.moderation_endpoint import ContentModerator
 from bot.services.moderation_policy import ModerationService
+from bot.services.queue import FairQueue
 from bot.services.quota import QuotaDefaults, QuotaService
 from storage.database import open_database
 from storage.moderation import ModerationRepository
@@ -73,7 +74,6 @@ async def serve(
             client,
             capabilities_for(settings.image_model),
             ImageDownloader(http, timeout=DOWNLOAD_TIMEOUT_SECONDS),
-            concurrency=settings.image_concurrency,
             retry=RetryPolicy(max_retries=settings.openai_max_retries),
         )
         quota = QuotaService(
@@ -92,9 +92,17 @@ async def serve(
             fail_closed=settings.moderation_fail_closed,
         )
         modlog = ModLog(moderation)
-        runner = ImageJobRunner(generator, quota, moderation, modlog, safety_salt=await state.safety_salt())
+        queue = FairQueue(capacity=settings.image_concurrency, per_member=settings.image_jobs_per_member)
+        runner = ImageJobRunner(generator, quota, moderation, modlog, queue, safety_salt=await state.safety_salt())
         jobs = JobTracker()
-        services = Services(runner=runner, quota=quota, moderation=moderation, modlog=modlog, jobs=jobs)
+        services = Services(
+            runner=runner,
+            quota=quota,
+            moderation=moderation,
+            modlog=modlog,
+            jobs=jobs,
+            progress_interval=settings.progress_edit_interval,
+        )
         bot = await stack.enter_async_context(
             ImagineBot(services, heartbeat_file=heartbeat_path(settings.database_path))
         )

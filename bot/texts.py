@@ -6,6 +6,7 @@ from functools import singledispatch
 import discord
 
 from bot.services.errors import (
+    AlreadyQueuedError,
     AppealError,
     BillingExhaustedError,
     BotError,
@@ -40,7 +41,7 @@ EN: dict[str, str] = {
     "error.rejected": "The image service rejected this request. Try a different prompt or options.",
     "error.retrieval": "The picture was made but could not be retrieved. Please try again.",
     "error.too_large": "The picture is too large to upload in this server, even after compression.",
-    "error.busy": "The bot was too busy to finish your picture in time. Please try again.",
+    "error.busy": "The bot was too busy to make your picture in time, so it was cancelled. Nothing was charged.",
     "error.shutting_down": "The bot is restarting, so your picture was not made. Please try again in a minute.",
     "error.guild_only": "This command only works in a server.",
     "error.bad_option": "One of the options isn't valid here. Please check them and try again.",
@@ -175,6 +176,10 @@ EN: dict[str, str] = {
     "admin.reset_done": "{member} got back {count} image(s) for today.",
     "admin.changes_title": "Latest quota changes",
     "error.unexpected": "Something went wrong on our side. It has been logged; please try again.",
+    "progress.queued": "⏳ #{position} in line",
+    "progress.generating": "🎨 Generating…",
+    "progress.partial": "🎨 Almost there…",
+    "error.already_queued": "You already have a picture waiting in line. Please wait for it before asking for another.",
     "result.title": "Imagined",
     "result.requested_by": "Requested by",
     "result.model": "Model",
@@ -200,6 +205,7 @@ _ERROR_KEYS: dict[type[BotError], str] = {
     ShuttingDownError: "error.shutting_down",
     ModerationUnavailableError: "error.moderation_unavailable",
     DeliveryFailedError: "error.delivery_failed",
+    AlreadyQueuedError: "error.already_queued",
 }
 
 

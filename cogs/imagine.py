@@ -12,6 +12,7 @@ from discord.ext import commands
 from bot.embeds import result_embeds, result_files
 from bot.generation import Delivery, ImageJobRunner, Job, seconds_left
 from bot.members import member_ref
+from bot.progress import InteractionProgress
 from bot.replies import reply_privately
 from bot.services.capabilities import ImageOptions, Shape
 from bot.services.errors import ImageTooLargeError, PromptRefusedError
@@ -58,9 +59,10 @@ async def edit_into_result(interaction: discord.Interaction, prompt: str, delive
 class ImagineCog(commands.Cog):
     """The ``/imagine`` command."""
 
-    def __init__(self, runner: ImageJobRunner, jobs: JobTracker) -> None:
+    def __init__(self, runner: ImageJobRunner, jobs: JobTracker, *, progress_interval: float) -> None:
         self._runner = runner
         self._jobs = jobs
+        self._progress_interval = progress_interval
 
     @app_commands.command(name="imagine", description="Turn a text prompt into a picture")
     @app_commands.describe(
@@ -99,7 +101,12 @@ class ImagineCog(commands.Cog):
             await edit_into_result(interaction, prompt, delivery)
 
         try:
-            await self._runner.run(interaction_job(interaction, prompt, options), post, jobs=self._jobs)
+            await self._runner.run(
+                interaction_job(interaction, prompt, options),
+                post,
+                jobs=self._jobs,
+                progress=InteractionProgress(interaction, interval=self._progress_interval),
+            )
         except PromptRefusedError as refusal:
             await reply_privately(interaction, error_text(refusal), view=appeal_view(refusal))
             return
@@ -108,4 +115,5 @@ class ImagineCog(commands.Cog):
 
 async def setup(bot: "ImagineBot") -> None:
     """Extension entry point: wires the cog to the bot's services."""
-    await bot.add_cog(ImagineCog(bot.services.runner, bot.services.jobs))
+    services = bot.services
+    await bot.add_cog(ImagineCog(services.runner, services.jobs, progress_interval=services.progress_interval))

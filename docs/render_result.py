@@ -20,6 +20,7 @@ from bot.config import load_settings
 from bot.runner import serve
 from tests.fakes.discord_server import FakeDiscord, FakeMessage, FakeUser
 from tests.fakes.openai_server import FakeOpenAI
+from tests.helpers import is_result
 
 PROMPT = "a red fox curled up asleep in fresh snow, soft morning light, watercolour"
 MEMBER = FakeUser(id=345678901234567890, name="fox_fan")
@@ -66,7 +67,7 @@ async def capture() -> FakeMessage:
                 record = await discord_fake.invoke_slash(
                     "imagine", {"prompt": PROMPT, "size": "landscape", "quality": "high"}, user=MEMBER
                 )
-                await discord_fake.wait_for(lambda: record.original is not None and bool(record.original.attachments))
+                await discord_fake.wait_for(lambda: is_result(record.original))
             finally:
                 shutdown.set()
                 await bot

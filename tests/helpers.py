@@ -23,8 +23,18 @@ async def imagine(fake: FakeDiscord, prompt: str, *, user: FakeUser = MEMBER, **
 
 
 async def wait_for_result(fake: FakeDiscord, record: InteractionRecord) -> None:
-    """Wait until the interaction's public response carries its pictures."""
-    await fake.wait_for(lambda: record.original is not None and bool(record.original.attachments))
+    """Wait until the interaction's public response is the finished result (not a progress preview)."""
+    await fake.wait_for(lambda: is_result(record.original))
+
+
+def is_result(message: FakeMessage | None) -> bool:
+    """Whether ``message`` is a posted result: pictures under the "Imagined" embed."""
+    return (
+        message is not None
+        and bool(message.attachments)
+        and bool(message.embeds)
+        and message.embeds[0].get("title") == "Imagined"
+    )
 
 
 def decoded(data: bytes) -> Image.Image:

@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import StartBot
 from tests.fakes.discord_server import CHANNEL_ID, FakeDiscord, FakeUser, InteractionRecord
 from tests.fakes.openai_server import FakeOpenAI
-from tests.helpers import EPHEMERAL, fields_of, moderation, modlog_posts
+from tests.helpers import EPHEMERAL, fields_of, is_result, moderation, modlog_posts
 
 SERVER_WORDS = ("ass", "cunt", "cock", "rapist")
 REFUSED = re.compile(r"doesn't allow|was flagged for")
@@ -29,7 +29,7 @@ def settled(record: InteractionRecord) -> bool:
     """Answered one way or another: a private refusal, a public picture, or an immediate private message."""
     original = record.original
     immediate = bool(record.callbacks) and record.callbacks[0].type == 4
-    return bool(record.followups) or (original is not None and bool(original.attachments)) or immediate
+    return bool(record.followups) or is_result(original) or immediate
 
 
 def test_the_corpus_is_large_and_covers_every_outcome() -> None:

@@ -16,6 +16,7 @@ from tests.helpers import (
     decoded,
     fields_of,
     imagine,
+    is_result,
     noisy_png,
     wait_for_result,
 )
@@ -74,7 +75,7 @@ async def test_a_chinese_prompt_with_several_pictures_arrives_in_one_message(
 ) -> None:
     prompt = "一只在夕阳下奔跑的狗"
     record = await imagine(fake_discord, prompt, count=3, size="portrait")
-    await fake_discord.wait_for(lambda: record.original is not None and len(record.original.attachments) == 3)
+    await fake_discord.wait_for(lambda: is_result(record.original) and len(record.original.attachments) == 3)
 
     message = record.original
     assert message is not None
@@ -87,8 +88,9 @@ async def test_a_chinese_prompt_with_several_pictures_arrives_in_one_message(
 
 
 async def test_the_revised_prompt_is_shown(
-    running_bot: RunningBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+    start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
 ) -> None:
+    await start_bot(IMAGE_MODEL="dall-e-3")  # GPT image models do not revise prompts; DALL·E behind proxies does
     fake_openai.revised_prompt = "A photorealistic red fox, **snow** falling, @here"
     record = await imagine(fake_discord, "fox")
     await wait_for_result(fake_discord, record)

@@ -6,7 +6,7 @@ import statistics
 from tests.conftest import StartBot
 from tests.fakes.discord_server import FakeDiscord, FakeUser, InteractionRecord
 from tests.fakes.openai_server import Failure, FakeOpenAI
-from tests.helpers import ACK_DEADLINE_SECONDS, DEFERRED_CHANNEL_MESSAGE, imagine
+from tests.helpers import ACK_DEADLINE_SECONDS, DEFERRED_CHANNEL_MESSAGE, imagine, is_result
 
 MEMBERS = 200
 
@@ -20,9 +20,7 @@ async def test_two_hundred_members_at_once(
     records = await asyncio.gather(
         *(imagine(fake_discord, f"picture number {i}", user=member) for i, member in enumerate(members))
     )
-    await fake_discord.wait_for(
-        lambda: all(r.original is not None and r.original.attachments for r in records), timeout=120
-    )
+    await fake_discord.wait_for(lambda: all(is_result(r.original) for r in records), timeout=120)
 
     acks = sorted(r.acked_at - r.dispatched_at for r in records if r.acked_at is not None)
     assert len(acks) == MEMBERS
@@ -50,9 +48,9 @@ async def test_no_more_than_the_configured_number_of_requests_are_in_flight(
     fake_openai.release_hung()  # the two hung jobs fail; the waiting one gets a slot and succeeds
 
     def finished(record: InteractionRecord) -> bool:
-        return bool(record.followups) or (record.original is not None and bool(record.original.attachments))
+        return bool(record.followups) or is_result(record.original)
 
     await fake_discord.wait_for(lambda: all(finished(r) for r in records))
     assert len(fake_openai.image_requests) == 3
-    assert sum(1 for r in records if r.original is not None and r.original.attachments) == 1
+    assert sum(1 for r in records if is_result(r.original)) == 1
     assert sum(1 for r in records if r.followups) == 2

@@ -36,6 +36,7 @@ class ModelCapabilities:
     qualities: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
     max_count: int = 1
     max_prompt_chars: int = 4000
+    streams: bool = False  # sends partial previews (GPT image models); proxies and DALL·E do not
 
     def resolve(self, prompt: str, shape: Shape, quality: str | None, count: int) -> ImageOptions:
         """Map a member's choices to upstream options, or raise :class:`UnsupportedOptionError` saying why."""
@@ -73,6 +74,7 @@ def _gpt_image(name: str) -> ModelCapabilities:
         qualities=_GPT_IMAGE_QUALITIES,
         max_count=MAX_IMAGES_PER_REQUEST,
         max_prompt_chars=32000,
+        streams=True,
     )
 
 

@@ -19,7 +19,7 @@ _JPEG_QUALITIES = (90, 80, 70, 60)
 _MIN_EDGE = 256
 
 _EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
-# Classifiers look at content, not detail: a small JPEG keeps moderation requests small and fast.
+# Classifiers look at content, not detail, and previews are seen briefly: a small JPEG keeps both small and fast.
 PREVIEW_EDGE = 512
 
 
@@ -75,8 +75,8 @@ def _shrink(image: Image.Image, limit: int) -> PreparedImage:
     raise ImageTooLargeError(f"image does not fit in {limit} bytes")
 
 
-async def moderation_preview(data: bytes) -> bytes:
-    """A JPEG no larger than ``PREVIEW_EDGE`` on its longer side, for the moderation endpoint."""
+async def preview_jpeg(data: bytes) -> bytes:
+    """A JPEG no larger than ``PREVIEW_EDGE`` on its longer side: for the moderation endpoint and for previews."""
     return await asyncio.to_thread(_preview, data)
 
 

@@ -137,3 +137,7 @@ class AppealError(BotError):
 
 class DeliveryFailedError(BotError):
     """Discord would not take the finished pictures where they were to be posted."""
+
+
+class AlreadyQueuedError(BotError):
+    """The member already has a job waiting in the queue."""

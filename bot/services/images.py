@@ -4,7 +4,9 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import openai
 from openai.types import Image, ImagesResponse
@@ -25,6 +27,10 @@ from bot.services.errors import (
 )
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+# Partial previews a streaming model sends before the final image (the API allows 0 to 3).
+PARTIAL_IMAGES = 2
 
 # GPT image models answer ``moderation_blocked``; retired DALL·E models (still behind some proxies) used the other.
 POLICY_REFUSAL_CODES = frozenset({"moderation_blocked", "content_policy_violation"})
@@ -65,7 +71,7 @@ class GenerationResult:
 
 
 class ImageGenerator:
-    """Generates images for one configured model, with at most ``concurrency`` requests in flight."""
+    """Generates images for one configured model (the fair queue in front of it bounds concurrency)."""
 
     def __init__(
         self,
@@ -73,24 +79,35 @@ class ImageGenerator:
         capabilities: ModelCapabilities,
         downloader: ImageDownloader,
         *,
-        concurrency: int,
         retry: RetryPolicy,
     ) -> None:
         self._client = client
         self.capabilities = capabilities
         self._downloader = downloader
-        self._slots = asyncio.Semaphore(concurrency)
         self._retry = retry
 
-    async def generate(self, prompt: str, options: ImageOptions, *, safety_identifier: str) -> GenerationResult:
-        """Generate ``options.count`` images; raises a :class:`GenerationError` subclass on any provider failure."""
-        async with self._slots:
-            started = time.perf_counter()
-            response = await self._request_with_retries(prompt, options, safety_identifier)
-            # A proxy may answer with more images than asked for; never post more than the member requested.
-            items = (response.data or [])[: options.count]
-            images = await asyncio.gather(*(self._image_bytes(item) for item in items))
-            seconds = time.perf_counter() - started
+    async def generate(
+        self,
+        prompt: str,
+        options: ImageOptions,
+        *,
+        safety_identifier: str,
+        on_partial: Callable[[bytes], Awaitable[None]] | None = None,
+    ) -> GenerationResult:
+        """Generate ``options.count`` images; raises a :class:`GenerationError` subclass on any provider failure.
+
+        With ``on_partial``, a single image from a model that streams arrives as partial previews first.
+        """
+        started = time.perf_counter()
+        if on_partial is not None and self.capabilities.streams and options.count == 1:
+            image, size, quality = await self._streamed(prompt, options, safety_identifier, on_partial)
+            return GenerationResult(
+                (image,), self.capabilities.name, size, quality, None, time.perf_counter() - started
+            )
+        response = await self._with_retries(lambda: self._request(prompt, options, safety_identifier))
+        # A proxy may answer with more images than asked for; never post more than the member requested.
+        items = (response.data or [])[: options.count]
+        images = await asyncio.gather(*(self._image_bytes(item) for item in items))
         if not images:
             raise ImageRetrievalError("the provider answered without images")
         return GenerationResult(
@@ -99,22 +116,50 @@ class ImageGenerator:
             size=response.size or options.size,
             quality=response.quality or options.quality,
             revised_prompt=_revised_prompt(response),
-            seconds=seconds,
+            seconds=time.perf_counter() - started,
         )
 
-    async def _request_with_retries(self, prompt: str, options: ImageOptions, safety_identifier: str) -> ImagesResponse:
+    def _request(self, prompt: str, options: ImageOptions, safety_identifier: str, **extra: Any) -> Awaitable[Any]:
+        return self._client.images.generate(
+            model=self.capabilities.name,
+            prompt=prompt,
+            n=options.count,
+            size=options.size,
+            quality=options.quality if options.quality else openai.omit,
+            safety_identifier=safety_identifier,
+            **extra,
+        )
+
+    async def _streamed(
+        self,
+        prompt: str,
+        options: ImageOptions,
+        safety_identifier: str,
+        on_partial: Callable[[bytes], Awaitable[None]],
+    ) -> tuple[bytes, str, str | None]:
+        stream = await self._with_retries(
+            lambda: self._request(prompt, options, safety_identifier, stream=True, partial_images=PARTIAL_IMAGES)
+        )
+        try:
+            async for event in stream:
+                if event.type == "image_generation.partial_image":
+                    await on_partial(await decode_base64(event.b64_json))
+                elif event.type == "image_generation.completed":
+                    return await decode_base64(event.b64_json), event.size or options.size, options.quality
+        except openai.OpenAIError as exc:
+            error = translate_provider_error(exc)
+            _log_provider_error(error, exc)
+            raise error from exc
+        finally:
+            await stream.close()
+        raise ImageRetrievalError("the stream ended without an image")
+
+    async def _with_retries(self, request: Callable[[], Awaitable[T]]) -> T:
         attempt = 0
         while True:
             attempt += 1
             try:
-                return await self._client.images.generate(
-                    model=self.capabilities.name,
-                    prompt=prompt,
-                    n=options.count,
-                    size=options.size,
-                    quality=options.quality if options.quality else openai.omit,
-                    safety_identifier=safety_identifier,
-                )
+                return await request()
             except openai.OpenAIError as exc:
                 error = translate_provider_error(exc)
                 delay = self._retry.delay(attempt, error)

@@ -1,0 +1,81 @@
+"""Showing a job's progress in its public placeholder: place in line, then partial previews, then the result."""
+
+import asyncio
+import io
+import logging
+from contextlib import suppress
+
+import discord
+
+from bot.embeds import RESULT_COLOUR
+from bot.texts import text
+
+log = logging.getLogger(__name__)
+
+PREVIEW_NAME = "preview.jpg"
+
+
+class InteractionProgress:
+    """Edits the interaction's original response, at most once per ``interval`` seconds (Discord rate-limits
+    edits): a newer state replaces one still waiting to be shown, and nothing is shown after :meth:`close`."""
+
+    def __init__(self, interaction: discord.Interaction, *, interval: float) -> None:
+        self._interaction = interaction
+        self._interval = interval
+        self._pending: tuple[discord.Embed, bytes | None] | None = None
+        self._last_edit = float("-inf")
+        self._later: asyncio.Task[None] | None = None
+        self._editing = asyncio.Lock()
+        self._closed = False
+
+    async def queued(self, position: int) -> None:
+        """Waiting: the job's place in line."""
+        await self._show(discord.Embed(description=text("progress.queued", position=position), colour=RESULT_COLOUR))
+
+    async def generating(self) -> None:
+        """The provider is working on it."""
+        await self._show(discord.Embed(description=text("progress.generating"), colour=RESULT_COLOUR))
+
+    async def partial(self, preview: bytes) -> None:
+        """A partial preview (already checked, where the server checks pictures)."""
+        embed = discord.Embed(description=text("progress.partial"), colour=RESULT_COLOUR)
+        embed.set_image(url=f"attachment://{PREVIEW_NAME}")
+        await self._show(embed, preview)
+
+    async def close(self) -> None:
+        """No more progress: drop what is waiting and let an edit under way finish before the result is posted."""
+        self._closed = True
+        if self._later is not None:
+            self._later.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._later
+        async with self._editing:
+            pass
+
+    async def _show(self, embed: discord.Embed, preview: bytes | None = None) -> None:
+        if self._closed:
+            return
+        self._pending = (embed, preview)
+        wait = self._last_edit + self._interval - asyncio.get_running_loop().time()
+        if wait <= 0 and self._later is None:
+            await self._flush()
+        elif self._later is None:
+            self._later = asyncio.create_task(self._flush_after(wait))
+
+    async def _flush_after(self, delay: float) -> None:
+        await asyncio.sleep(delay)  # pacing edits to Discord's rate limits, not synchronisation
+        self._later = None
+        await self._flush()
+
+    async def _flush(self) -> None:
+        async with self._editing:
+            pending, self._pending = self._pending, None
+            if pending is None or self._closed:
+                return
+            self._last_edit = asyncio.get_running_loop().time()
+            embed, preview = pending
+            files = [discord.File(io.BytesIO(preview), filename=PREVIEW_NAME)] if preview else []
+            try:
+                await self._interaction.edit_original_response(content=None, embed=embed, attachments=files)
+            except discord.HTTPException as exc:
+                log.debug("Progress edit for interaction %s failed: %s", self._interaction.id, exc.status)

@@ -1,0 +1,102 @@
+"""End to end: members see their place in line, then partial previews, then the picture; one job waits per member."""
+
+from tests.conftest import StartBot
+from tests.fakes.discord_server import FakeDiscord, FakeUser, RecordedRequest
+from tests.fakes.openai_server import Failure, FakeOpenAI
+from tests.helpers import MEMBER, imagine, wait_for_private_answer, wait_for_result
+
+OTHER = FakeUser(id=456789012345678901, name="other_member")
+
+
+def edits_of(fake: FakeDiscord, token: str) -> list[RecordedRequest]:
+    """The PATCHes of one interaction's original response, in order."""
+    return [r for r in fake.requests if r.method == "PATCH" and token in r.path and r.path.endswith("@original")]
+
+
+def descriptions(edits: list[RecordedRequest]) -> list[str]:
+    return [(r.json.get("embeds") or [{}])[0].get("description", "") for r in edits]
+
+
+async def test_a_waiting_member_sees_their_place_in_line(
+    start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    await start_bot(IMAGE_CONCURRENCY="1", PROGRESS_EDIT_INTERVAL="0")
+    fake_openai.fail_next(Failure.hang())
+    first = await imagine(fake_discord, "the first picture")
+    await fake_openai.wait_for_image_requests(1)
+    second = await imagine(fake_discord, "the second picture", user=OTHER)
+    await fake_discord.wait_for(lambda: "⏳ #1 in line" in descriptions(edits_of(fake_discord, second.token)))
+    assert len(fake_openai.image_requests) == 1, "the second job waits for the only slot"
+
+    fake_openai.release_hung()
+    await wait_for_private_answer(fake_discord, first)
+    await wait_for_result(fake_discord, second)
+    shown = descriptions(edits_of(fake_discord, second.token))
+    assert shown.index("⏳ #1 in line") < shown.index("🎨 Generating…")
+
+
+async def test_a_member_with_a_job_waiting_is_told_instead_of_being_queued_twice(
+    start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    await start_bot(IMAGE_CONCURRENCY="4", PROGRESS_EDIT_INTERVAL="0")
+    fake_openai.fail_next(Failure.hang())
+    running = await imagine(fake_discord, "running")
+    await fake_openai.wait_for_image_requests(1)
+    waiting = await imagine(fake_discord, "waiting: one job at a time per member")
+    await fake_discord.wait_for(lambda: "⏳ #1 in line" in descriptions(edits_of(fake_discord, waiting.token)))
+    third = await imagine(fake_discord, "a third one")
+    assert "already have a picture waiting" in await wait_for_private_answer(fake_discord, third)
+
+    fake_openai.release_hung()
+    await wait_for_private_answer(fake_discord, running)
+    await wait_for_result(fake_discord, waiting)
+    assert len(fake_openai.image_requests) == 2
+
+
+async def test_partial_previews_are_checked_then_shown_before_the_picture(
+    start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    await start_bot(PROGRESS_EDIT_INTERVAL="0")
+    record = await imagine(fake_discord, "a lighthouse in a storm")
+    await wait_for_result(fake_discord, record)
+    assert fake_openai.image_requests[0].json["stream"] is True
+    edits = edits_of(fake_discord, record.token)
+    previews = [r for r in edits if descriptions([r]) == ["🎨 Almost there…"]]
+    assert len(previews) == 2, "both partial images were shown"
+    assert all(r.files for r in previews)
+    image_checks = [r for r in fake_openai.moderation_requests if isinstance(r.json["input"], list)]
+    assert len(image_checks) == 3, "two previews and the final picture, each checked before anyone saw it"
+    assert edits[-1].json["embeds"][0]["title"] == "Imagined"
+
+
+async def test_previews_that_fail_the_check_are_never_shown(
+    start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    await start_bot(PROGRESS_EDIT_INTERVAL="0")
+    fake_openai.flag_images("violence")
+    record = await imagine(fake_discord, "an innocent prompt")
+    assert "wasn't posted" in await wait_for_private_answer(fake_discord, record)
+    assert not [r for r in edits_of(fake_discord, record.token) if r.files]
+
+
+async def test_models_that_cannot_stream_show_a_plain_waiting_state(
+    start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    await start_bot(IMAGE_MODEL="dall-e-3", PROGRESS_EDIT_INTERVAL="0")
+    record = await imagine(fake_discord, "an old-school lighthouse")
+    await wait_for_result(fake_discord, record)
+    assert "stream" not in fake_openai.image_requests[0].json
+    shown = descriptions(edits_of(fake_discord, record.token))
+    assert "🎨 Generating…" in shown
+    assert "🎨 Almost there…" not in shown
+
+
+async def test_progress_edits_are_coalesced(
+    start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    await start_bot(PROGRESS_EDIT_INTERVAL="60")  # longer than the whole job: only the first state gets through
+    record = await imagine(fake_discord, "a quick one")
+    await wait_for_result(fake_discord, record)
+    shown = descriptions(edits_of(fake_discord, record.token))
+    assert shown[:-1] == ["🎨 Generating…"], shown
+    assert MEMBER.id
