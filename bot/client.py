@@ -17,10 +17,11 @@ from bot.replies import explain
 from bot.services.jobs import JobTracker
 from bot.services.moderation_policy import ModerationService
 from bot.services.quota import QuotaService
+from storage.results import ResultsRepository
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.appeals", "cogs.imagine", "cogs.quota", "cogs.quota_admin", "cogs.moderation")
+EXTENSIONS = ("cogs.appeals", "cogs.results", "cogs.imagine", "cogs.quota", "cogs.quota_admin", "cogs.moderation")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Services:
     moderation: ModerationService
     modlog: ModLog
     jobs: JobTracker
+    results: ResultsRepository
     progress_interval: float
 
 

@@ -76,10 +76,11 @@ class SilentProgress:
 
 @dataclass(frozen=True)
 class Delivery:
-    """What a job made, ready to post."""
+    """What a job made, ready to post; ``job_id`` (its generation id) is what buttons on the result carry."""
 
     result: GenerationResult
     images: list[PreparedImage]
+    job_id: int
 
 
 class ImageJobRunner:
@@ -149,7 +150,7 @@ class ImageJobRunner:
             async with asyncio.timeout(max(job.deadline_seconds, 0.0)):
                 async with self._queue.slot(job.member.user_id, progress.queued):
                     await progress.generating()
-                    delivery = await self._produce(job, progress)
+                    delivery = await self._produce(job, progress, reservation.generation_id)
                 await progress.close()
                 await post(delivery)
         except TimeoutError as exc:
@@ -189,7 +190,7 @@ class ImageJobRunner:
             await self._modlog.post(job.guild, embed=embed, files=files)
         return error
 
-    async def _produce(self, job: Job, progress: Progress) -> Delivery:
+    async def _produce(self, job: Job, progress: Progress, job_id: int) -> Delivery:
         async def show_partial(partial: bytes) -> None:
             # A preview is public too: where the server checks pictures, an unchecked one is never shown.
             preview = await preview_jpeg(partial)
@@ -210,7 +211,7 @@ class ImageJobRunner:
         for image, verdict in zip(images, verdicts, strict=True):
             if not verdict.allowed:
                 raise await self.record_refusal(job, verdict, image=image)
-        return Delivery(result, list(images))
+        return Delivery(result, list(images), job_id)
 
     async def _check_output(self, job: Job, image: PreparedImage) -> Verdict:
         if not (await self._moderation.settings(job.member.guild_id)).output_check:

@@ -27,6 +27,7 @@ from bot.services.quota import QuotaDefaults, QuotaService
 from storage.database import open_database
 from storage.moderation import ModerationRepository
 from storage.quota_limits import QuotaLimitsRepository
+from storage.results import ResultsRepository
 from storage.state import BotStateRepository
 from storage.usage import UsageRepository
 
@@ -101,6 +102,7 @@ async def serve(
             moderation=moderation,
             modlog=modlog,
             jobs=jobs,
+            results=ResultsRepository(database),
             progress_interval=settings.progress_edit_interval,
         )
         bot = await stack.enter_async_context(

@@ -38,13 +38,17 @@ class ModelCapabilities:
     max_prompt_chars: int = 4000
     streams: bool = False  # sends partial previews (GPT image models); proxies and DALL·E do not
 
-    def resolve(self, prompt: str, shape: Shape, quality: str | None, count: int) -> ImageOptions:
-        """Map a member's choices to upstream options, or raise :class:`UnsupportedOptionError` saying why."""
+    def check_prompt(self, prompt: str) -> None:
+        """Refuse an empty prompt, or one longer than this model takes."""
         if not prompt.strip():
             raise UnsupportedOptionError("prompt", "the prompt is empty")
         if len(prompt) > self.max_prompt_chars:
             limit = self.max_prompt_chars
             raise UnsupportedOptionError("prompt", f"{self.name} takes prompts of at most {limit} characters")
+
+    def resolve(self, prompt: str, shape: Shape, quality: str | None, count: int) -> ImageOptions:
+        """Map a member's choices to upstream options, or raise :class:`UnsupportedOptionError` saying why."""
+        self.check_prompt(prompt)
         size = self.sizes.get(shape)
         if size is None:
             supported = ", ".join(s.value for s in self.sizes)

@@ -141,3 +141,11 @@ class DeliveryFailedError(BotError):
 
 class AlreadyQueuedError(BotError):
     """The member already has a job waiting in the queue."""
+
+
+class NotYoursError(BotError):
+    """The member may not do this to someone else's result."""
+
+
+class ResultGoneError(BotError):
+    """The result a button belongs to was deleted or cannot be found."""

@@ -335,7 +335,8 @@ def _checked_values(component: dict[str, Any], values: list[str]) -> list[str]:
 
 
 def _with_component_ids(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A copy of ``components`` in which each component without an ``id`` got the next free one, as Discord does."""
+    """A copy of ``components`` as Discord stores them: each one without an ``id`` gets the next free one, and a
+    unicode emoji loses the ``"id": null`` discord.py sends with it."""
     tree = copy.deepcopy(components)
 
     def walk(nodes: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
@@ -347,6 +348,9 @@ def _with_component_ids(components: list[dict[str, Any]]) -> list[dict[str, Any]
     free = (i for i in itertools.count(1) if i not in used)
     for node in walk(tree):
         node.setdefault("id", next(free))
+        emoji = node.get("emoji")
+        if isinstance(emoji, dict):
+            node["emoji"] = {key: value for key, value in emoji.items() if value is not None}
     return tree
 
 

@@ -1,0 +1,248 @@
+"""Result messages: posting a job publicly with its buttons, and the buttons themselves.
+
+Reroll, Edit, Delete and (for several pictures) Pick are ``DynamicItem``s whose custom id carries only the
+generation id; the rest is looked up in the database, so a button pressed days later, after restarts, works.
+Reroll and Edit go through the same moderation and quota path as /imagine.
+"""
+
+import io
+import logging
+import time
+from http import HTTPStatus
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+
+from bot.embeds import result_embeds, result_files
+from bot.generation import Delivery, Job, seconds_left
+from bot.members import member_ref
+from bot.progress import InteractionProgress
+from bot.replies import explain, reply_privately
+from bot.services.capabilities import ImageOptions
+from bot.services.errors import ImageTooLargeError, NotYoursError, PromptRefusedError, ResultGoneError
+from bot.services.normalize import clean_prompt
+from bot.texts import error_text, text
+from cogs.appeals import appeal_view
+
+if TYPE_CHECKING:
+    from bot.client import ImagineBot, Services
+
+log = logging.getLogger(__name__)
+
+BUTTON_LOOKS = MappingProxyType(
+    {"reroll": ("🔁", "result.reroll"), "edit": ("✏️", "result.edit"), "delete": ("🗑️", "result.delete")}
+)
+
+
+def _services(interaction: discord.Interaction) -> "Services":
+    return interaction.client.services  # type: ignore[attr-defined]
+
+
+def interaction_job(interaction: discord.Interaction, prompt: str, options: ImageOptions) -> Job:
+    """A job for this interaction's member and channel, due before its token expires."""
+    if interaction.guild is None:
+        raise app_commands.NoPrivateMessage
+    return Job(
+        guild=interaction.guild,
+        member=member_ref(interaction),
+        channel_id=interaction.channel_id or 0,
+        prompt=prompt,
+        options=options,
+        age_restricted=bool(getattr(interaction.channel, "is_nsfw", lambda: False)()),
+        upload_limit=min(interaction.filesize_limit, interaction.guild.filesize_limit),
+        deadline_seconds=seconds_left(interaction),
+    )
+
+
+def result_view(job_id: int, pictures: int) -> discord.ui.View:
+    """The buttons under a result."""
+    view = discord.ui.View(timeout=None)
+    for action in ("reroll", "edit", "delete"):
+        view.add_item(ResultButton(action, job_id))
+    if pictures > 1:
+        for index in range(pictures):
+            view.add_item(PickButton(job_id, index))
+    return view
+
+
+async def run_public_job(interaction: discord.Interaction, prompt: str, options: ImageOptions) -> None:
+    """Acknowledge publicly, run the job with live progress, and turn the placeholder into the result."""
+    services = _services(interaction)
+    if not interaction.response.is_done():
+        await interaction.response.defer(thinking=True)
+    posted: list[tuple[int, int]] = []
+
+    async def post(delivery: Delivery) -> None:
+        files = result_files(delivery.images, delivery.job_id)
+        embeds = result_embeds(delivery.result, files, prompt=prompt, requester=interaction.user.mention)
+        view = result_view(delivery.job_id, len(files))
+        try:
+            message = await interaction.edit_original_response(embeds=embeds, attachments=files, view=view)
+        except discord.HTTPException as exc:
+            if exc.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
+                raise ImageTooLargeError from exc
+            raise
+        posted.append((delivery.job_id, message.id))
+
+    try:
+        await services.runner.run(
+            interaction_job(interaction, prompt, options),
+            post,
+            jobs=services.jobs,
+            progress=InteractionProgress(interaction, interval=services.progress_interval),
+        )
+    except PromptRefusedError as refusal:
+        await reply_privately(interaction, error_text(refusal), view=appeal_view(refusal))
+        return
+    for result in posted:
+        await _remember(services, interaction, result, prompt, options)
+
+
+async def _remember(
+    services: "Services", interaction: discord.Interaction, posted: tuple[int, int], prompt: str, options: ImageOptions
+) -> None:
+    job_id, message_id = posted
+    try:
+        await services.results.record(
+            job_id,
+            guild_id=interaction.guild_id or 0,
+            channel_id=interaction.channel_id or 0,
+            message_id=message_id,
+            user_id=interaction.user.id,
+            prompt=prompt,
+            options={"size": options.size, "quality": options.quality, "count": options.count},
+            now=int(time.time()),
+        )
+    except Exception:
+        # The picture is posted and charged; only its buttons will say the result is gone.
+        log.exception("Could not record result %s", job_id)
+
+
+async def _result_here(interaction: discord.Interaction, job_id: int) -> Any:
+    result = await _services(interaction).results.get(job_id)
+    if result is None or result.deleted or result.guild_id != interaction.guild_id:
+        raise ResultGoneError
+    return result
+
+
+class ResultButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"imagine:(?P<action>reroll|edit|delete):(?P<job>[0-9]+)"
+):
+    """🔁 Reroll (same prompt and options, a new job), ✏️ Edit (a new job from an edited prompt), 🗑️ Delete."""
+
+    def __init__(self, action: str, job_id: int) -> None:
+        emoji, label = BUTTON_LOOKS[action]
+        super().__init__(
+            discord.ui.Button(
+                emoji=emoji,
+                label=text(label),
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"imagine:{action}:{job_id}",
+            )
+        )
+        self.action = action
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any
+    ) -> "ResultButton":
+        """Rebuild the button from its custom id (after a restart, too)."""
+        return cls(match["action"], int(match["job"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Act on the result this button belongs to."""
+        try:
+            result = await _result_here(interaction, self.job_id)
+            if self.action == "delete":
+                await self._delete(interaction, result)
+            elif self.action == "edit":
+                await interaction.response.send_modal(EditPromptModal(result.prompt, ImageOptions(**result.options)))
+            else:
+                await run_public_job(interaction, result.prompt, ImageOptions(**result.options))
+        except Exception as exc:
+            await explain(interaction, exc)
+
+    async def _delete(self, interaction: discord.Interaction, result: Any) -> None:
+        if interaction.user.id != result.user_id and not interaction.permissions.manage_messages:
+            raise NotYoursError
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if interaction.message is not None:
+            await interaction.message.delete()
+        await _services(interaction).results.mark_deleted(self.job_id, now=int(time.time()))
+        await interaction.followup.send(text("result.deleted"), ephemeral=True)
+
+
+class PickButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"imagine:pick:(?P<job>[0-9]+):(?P<index>[0-9])"
+):
+    """Picks one picture of a set, shown to the presser at full size."""
+
+    def __init__(self, job_id: int, index: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=str(index + 1), style=discord.ButtonStyle.primary, custom_id=f"imagine:pick:{job_id}:{index}"
+            )
+        )
+        self.job_id = job_id
+        self.index = index
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any
+    ) -> "PickButton":
+        """Rebuild the button from its custom id (after a restart, too)."""
+        return cls(int(match["job"]), int(match["index"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Send the chosen picture privately, at full size."""
+        try:
+            await _result_here(interaction, self.job_id)
+            message = interaction.message
+            if message is None or self.index >= len(message.attachments):
+                raise ResultGoneError
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            attachment = message.attachments[self.index]
+            data = await attachment.read()
+            embed = discord.Embed(title=text("result.picked", number=self.index + 1)).set_image(
+                url=f"attachment://{attachment.filename}"
+            )
+            await interaction.followup.send(
+                embed=embed, file=discord.File(io.BytesIO(data), attachment.filename), ephemeral=True
+            )
+        except Exception as exc:
+            await explain(interaction, exc)
+
+
+class EditPromptModal(discord.ui.Modal):
+    """The prompt, prefilled, to change before a new job with the same options."""
+
+    def __init__(self, prompt: str, options: ImageOptions) -> None:
+        super().__init__(title=text("result.edit_title"))
+        self._options = options
+        self.prompt: discord.ui.TextInput[EditPromptModal] = discord.ui.TextInput(
+            label=text("result.edit_label"), style=discord.TextStyle.paragraph, default=prompt, max_length=4000
+        )
+        self.add_item(self.prompt)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        """Run the edited prompt as a new job."""
+        prompt = clean_prompt(self.prompt.value)
+        _services(interaction).runner.generator.capabilities.check_prompt(prompt)
+        await run_public_job(interaction, prompt, self._options)
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        """Explain, privately, like everywhere else."""
+        await explain(interaction, error)
+
+
+async def setup(bot: "ImagineBot") -> None:
+    """Extension entry point: the buttons are registered as dynamic items, so old results keep working."""
+    bot.add_dynamic_items(ResultButton, PickButton)
+
+
+async def teardown(bot: "ImagineBot") -> None:
+    """Extension exit point."""
+    bot.remove_dynamic_items(ResultButton, PickButton)
