@@ -21,7 +21,15 @@ from storage.results import ResultsRepository
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.appeals", "cogs.results", "cogs.imagine", "cogs.quota", "cogs.quota_admin", "cogs.moderation")
+EXTENSIONS = (
+    "cogs.appeals",
+    "cogs.results",
+    "cogs.imagine",
+    "cogs.quota",
+    "cogs.quota_admin",
+    "cogs.moderation",
+    "cogs.info",
+)
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,29 @@ EN: dict[str, str] = {
     "progress.generating": "🎨 Generating…",
     "progress.partial": "🎨 Almost there…",
     "error.already_queued": "You already have a picture waiting in line. Please wait for it before asking for another.",
+    "history.title": "Your latest pictures",
+    "history.line": "{when} · {prompt} · {link}",
+    "history.deleted": "(deleted)",
+    "history.empty": "You haven't made any pictures in this server yet. Try /imagine!",
+    "help.title": "Imagine: pictures from your words",
+    "help.about": "Type **/imagine** and describe a picture. It appears in the channel for everyone to see.",
+    "help.options": "Options",
+    "help.options_text": (
+        "**prompt**: what to draw · **size**: square, landscape or portrait · **quality**: low, medium or high · "
+        "**count**: 1 to 4 pictures at once"
+    ),
+    "help.buttons": "Buttons on every picture",
+    "help.buttons_text": (
+        "🔁 **Reroll**: the same prompt again · ✏️ **Edit**: change the prompt · 🗑️ **Delete** (yours only) · "
+        "**1-4**: one picture of a set at full size"
+    ),
+    "help.quota": "Your quota today",
+    "help.resets": "Resets {when}.",
+    "help.rules": "This server's rules",
+    "help.rule_checked": "Prompts are checked before anything is made; refusals are private and cost nothing.",
+    "help.rule_output": "Pictures are checked before they are posted.",
+    "help.rule_no_output": "Pictures are posted without a second check.",
+    "help.rule_strikes": "{limit} refusals within {hours} hours pause /imagine for you for a while.",
     "result.title": "Imagined",
     "result.reroll": "Reroll",
     "result.edit": "Edit",

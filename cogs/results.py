@@ -68,23 +68,32 @@ def result_view(job_id: int, pictures: int) -> discord.ui.View:
 
 
 async def run_public_job(interaction: discord.Interaction, prompt: str, options: ImageOptions) -> None:
-    """Acknowledge publicly, run the job with live progress, and turn the placeholder into the result."""
+    """Acknowledge publicly, run the job with live progress, and turn the placeholder into the result.
+
+    The result is recorded before it is posted (the placeholder's message id comes with the acknowledgement), so
+    its buttons work from the moment anyone can see them.
+    """
     services = _services(interaction)
-    if not interaction.response.is_done():
-        await interaction.response.defer(thinking=True)
-    posted: list[tuple[int, int]] = []
+    callback = None if interaction.response.is_done() else await interaction.response.defer(thinking=True)
+    message_id = callback.message_id if callback is not None else None
 
     async def post(delivery: Delivery) -> None:
         files = result_files(delivery.images, delivery.job_id)
         embeds = result_embeds(delivery.result, files, prompt=prompt, requester=interaction.user.mention)
-        view = result_view(delivery.job_id, len(files))
+        if message_id is not None:
+            await _remember(services, interaction, (delivery.job_id, message_id), prompt, options)
         try:
-            message = await interaction.edit_original_response(embeds=embeds, attachments=files, view=view)
+            message = await interaction.edit_original_response(
+                embeds=embeds, attachments=files, view=result_view(delivery.job_id, len(files))
+            )
         except discord.HTTPException as exc:
+            if message_id is not None:  # recorded but never shown: /history must not link to it
+                await services.results.mark_deleted(delivery.job_id, now=int(time.time()))
             if exc.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
                 raise ImageTooLargeError from exc
             raise
-        posted.append((delivery.job_id, message.id))
+        if message_id is None:
+            await _remember(services, interaction, (delivery.job_id, message.id), prompt, options)
 
     try:
         await services.runner.run(
@@ -95,9 +104,6 @@ async def run_public_job(interaction: discord.Interaction, prompt: str, options:
         )
     except PromptRefusedError as refusal:
         await reply_privately(interaction, error_text(refusal), view=appeal_view(refusal))
-        return
-    for result in posted:
-        await _remember(services, interaction, result, prompt, options)
 
 
 async def _remember(
@@ -116,7 +122,7 @@ async def _remember(
             now=int(time.time()),
         )
     except Exception:
-        # The picture is posted and charged; only its buttons will say the result is gone.
+        # The picture is still posted and charged; only its buttons will say the result is gone.
         log.exception("Could not record result %s", job_id)
 
 

@@ -14,7 +14,7 @@ async def test_the_first_start_registers_imagine_globally(start_bot: StartBot, f
     ((scope, payload),) = fake_discord.command_registrations
     assert scope == "global"
     commands = {c["name"]: c for c in payload}
-    assert sorted(commands) == ["imagine", "moderation", "quota", "quota-admin"]
+    assert sorted(commands) == ["help", "history", "imagine", "moderation", "quota", "quota-admin"]
     command = commands["imagine"]
     options = {option["name"]: option for option in command["options"]}
     assert options["prompt"]["type"] == STRING
@@ -72,7 +72,7 @@ async def test_guild_ids_register_in_those_guilds_only(start_bot: StartBot, fake
     await (await start_bot(COMMAND_GUILD_IDS=str(GUILD_ID))).stop()
     ((scope, payload),) = fake_discord.command_registrations
     assert scope == f"guild:{GUILD_ID}"
-    assert sorted(c["name"] for c in payload) == ["imagine", "moderation", "quota", "quota-admin"]
+    assert sorted(c["name"] for c in payload) == ["help", "history", "imagine", "moderation", "quota", "quota-admin"]
     assert fake_discord.registered_commands("global") == []
 
 
@@ -82,10 +82,10 @@ async def test_switching_between_global_and_guild_registration_clears_the_old_sc
     await (await start_bot()).stop()
     await (await start_bot(COMMAND_GUILD_IDS=str(GUILD_ID))).stop()
     assert fake_discord.registered_commands("global") == []
-    assert len(fake_discord.registered_commands(f"guild:{GUILD_ID}")) == 4
+    assert len(fake_discord.registered_commands(f"guild:{GUILD_ID}")) == 6
 
     await (await start_bot()).stop()
     assert fake_discord.registered_commands(f"guild:{GUILD_ID}") == []
-    assert len(fake_discord.registered_commands("global")) == 4
+    assert len(fake_discord.registered_commands("global")) == 6
     scopes = [scope for scope, _ in fake_discord.command_registrations]
     assert scopes == ["global", f"guild:{GUILD_ID}", "global", "global", f"guild:{GUILD_ID}"]
