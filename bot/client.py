@@ -17,6 +17,8 @@ from bot.replies import explain
 from bot.services.jobs import JobTracker
 from bot.services.moderation_policy import ModerationService
 from bot.services.quota import QuotaService
+from bot.texts import use_locale
+from bot.translator import CatalogueTranslator
 from storage.results import ResultsRepository
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,11 @@ class Services:
 class ImagineTree(app_commands.CommandTree["ImagineBot"]):
     """Command tree whose one error handler always answers privately and never shows exception text."""
 
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Every command answers in its member's language."""
+        use_locale(interaction)
+        return True
+
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """Explain our own errors to the member; log everything else with its traceback."""
         await explain(interaction, error.original if isinstance(error, app_commands.CommandInvokeError) else error)
@@ -70,7 +77,8 @@ class ImagineBot(commands.AutoShardedBot):
         self._heartbeat_task: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
-        """Load the feature cogs and start the health heartbeat."""
+        """Load the feature cogs (with the command translator) and start the health heartbeat."""
+        await self.tree.set_translator(CatalogueTranslator())
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         if self._heartbeat_file is not None:

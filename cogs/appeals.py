@@ -16,7 +16,7 @@ from bot.replies import explain
 from bot.services.capabilities import ImageOptions
 from bot.services.errors import AppealError, BotError, DeliveryFailedError, PromptRefusedError
 from bot.services.quota import MemberRef
-from bot.texts import error_text, text
+from bot.texts import error_text, text, use_locale
 from storage.moderation import Refusal
 
 if TYPE_CHECKING:
@@ -57,6 +57,7 @@ class AppealButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ap
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """Open the appeal and put it in front of the moderators."""
+        use_locale(interaction)
         try:
             await interaction.response.defer(ephemeral=True, thinking=True)
             services = _services(interaction)
@@ -106,6 +107,7 @@ class AppealDecisionButton(
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Only moderators (Manage Server) decide appeals."""
+        use_locale(interaction)
         if not interaction.permissions.manage_guild:
             await explain(interaction, discord.app_commands.MissingPermissions(["manage_guild"]))
             return False

@@ -23,7 +23,7 @@ from bot.replies import explain, reply_privately
 from bot.services.capabilities import ImageOptions
 from bot.services.errors import ImageTooLargeError, NotYoursError, PromptRefusedError, ResultGoneError
 from bot.services.normalize import clean_prompt
-from bot.texts import error_text, text
+from bot.texts import error_text, text, use_locale
 from cogs.appeals import appeal_view
 
 if TYPE_CHECKING:
@@ -160,6 +160,7 @@ class ResultButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """Act on the result this button belongs to."""
+        use_locale(interaction)
         try:
             result = await _result_here(interaction, self.job_id)
             if self.action == "delete":
@@ -204,6 +205,7 @@ class PickButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """Send the chosen picture privately, at full size."""
+        use_locale(interaction)
         try:
             await _result_here(interaction, self.job_id)
             message = interaction.message
@@ -235,6 +237,7 @@ class EditPromptModal(discord.ui.Modal):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         """Run the edited prompt as a new job."""
+        use_locale(interaction)
         prompt = clean_prompt(self.prompt.value)
         _services(interaction).runner.generator.capabilities.check_prompt(prompt)
         await run_public_job(interaction, prompt, self._options)

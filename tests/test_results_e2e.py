@@ -120,3 +120,28 @@ async def test_help_shows_the_members_quota_and_the_rules(running_bot: RunningBo
     fields = fields_of((await wait_for_ephemeral_reply(fake_discord, record)).embeds[0])
     assert fields["Your quota today"].startswith("1 of 10 used")
     assert "checked before they are posted" in fields["This server's rules"]
+
+
+async def test_replies_follow_the_members_language(running_bot: RunningBot, fake_discord: FakeDiscord) -> None:
+    record = await fake_discord.invoke_slash("quota", {}, user=MEMBER, locale="zh-CN")
+    card = fields_of((await wait_for_ephemeral_reply(fake_discord, record)).embeds[0])
+    assert card["你今天"] == "已用 0 / 10 张，**还剩 10 张**"
+    english = await fake_discord.invoke_slash("quota", {}, user=MEMBER, locale="en-GB")
+    assert "You, today" in fields_of((await wait_for_ephemeral_reply(fake_discord, english)).embeds[0])
+
+
+async def test_commands_are_registered_with_chinese_localisations(
+    running_bot: RunningBot, fake_discord: FakeDiscord
+) -> None:
+    (_, payload), *_ = fake_discord.command_registrations
+    imagine = next(c for c in payload if c["name"] == "imagine")
+    assert imagine["name_localizations"] == {"zh-CN": "画图"}
+    assert imagine["description_localizations"] == {"zh-CN": "把文字描述变成图片"}
+    prompt = next(o for o in imagine["options"] if o["name"] == "prompt")
+    assert prompt["name_localizations"] == {"zh-CN": "描述"}
+
+
+async def test_a_chinese_refusal_is_chinese(running_bot: RunningBot, fake_discord: FakeDiscord) -> None:
+    record = await fake_discord.invoke_slash("imagine", {"prompt": "nsfw"}, user=MEMBER, locale="zh-CN")
+    answer = await wait_for_private_answer(fake_discord, record)
+    assert answer.startswith("你的描述被拒绝了")

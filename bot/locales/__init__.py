@@ -1,0 +1,1 @@
+"""One message catalogue per language, plus the translations of command names and descriptions."""

@@ -1,0 +1,18 @@
+"""Discord localisations for command names, options, choices and descriptions, from the language catalogues."""
+
+import discord
+from discord import app_commands
+
+from bot.locales import zh_cn
+
+
+class CatalogueTranslator(app_commands.Translator):
+    """Simplified Chinese from ``bot.locales.zh_cn.COMMANDS``; every other locale sees the English originals."""
+
+    async def translate(
+        self, string: app_commands.locale_str, locale: discord.Locale, context: app_commands.TranslationContextTypes
+    ) -> str | None:
+        """The translation of ``string`` for ``locale``, or ``None`` to keep the original."""
+        if locale is discord.Locale.chinese:
+            return zh_cn.COMMANDS.get(string.message)
+        return None
