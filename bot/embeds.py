@@ -39,9 +39,13 @@ def result_files(images: Sequence[PreparedImage], job_id: int) -> list[discord.F
 
 
 def result_embeds(
-    result: GenerationResult, files: Sequence[discord.File], *, prompt: str, requester: str
+    result: GenerationResult, files: Sequence[discord.File], *, prompt: str, requester: str, link: str | None = None
 ) -> list[discord.Embed]:
-    """One embed per image; the first carries the prompt and the details. ``requester`` is a mention."""
+    """One embed per image; the first carries the prompt and the details. ``requester`` is a mention.
+
+    With ``link`` (the message's own address), every embed shares it as its URL, which Discord shows as one
+    gallery of up to four pictures.
+    """
     description = safe_excerpt(prompt, PROMPT_EXCERPT)
     main = discord.Embed(title=text("result.title"), description=description, colour=RESULT_COLOUR)
     main.add_field(name=text("result.requested_by"), value=requester)
@@ -56,7 +60,9 @@ def result_embeds(
             value=safe_excerpt(result.revised_prompt, FIELD_VALUE_LIMIT),
             inline=False,
         )
-    embeds = [main] + [discord.Embed(colour=RESULT_COLOUR) for _ in files[1:]]
+    embeds = [main] + [discord.Embed(colour=RESULT_COLOUR, url=link) for _ in files[1:]]
+    if link is not None and len(files) > 1:
+        main.url = link
     for embed, file in zip(embeds, files, strict=True):
         embed.set_image(url=f"attachment://{file.filename}")
     return embeds

@@ -79,7 +79,10 @@ async def run_public_job(interaction: discord.Interaction, prompt: str, options:
 
     async def post(delivery: Delivery) -> None:
         files = result_files(delivery.images, delivery.job_id)
-        embeds = result_embeds(delivery.result, files, prompt=prompt, requester=interaction.user.mention)
+        link = f"https://discord.com/channels/{interaction.guild_id}/{interaction.channel_id}/{message_id}"
+        embeds = result_embeds(
+            delivery.result, files, prompt=prompt, requester=interaction.user.mention, link=link if message_id else None
+        )
         if message_id is not None:
             await _remember(services, interaction, (delivery.job_id, message_id), prompt, options)
         try:

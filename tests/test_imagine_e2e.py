@@ -82,6 +82,8 @@ async def test_a_chinese_prompt_with_several_pictures_arrives_in_one_message(
     assert message.embeds[0]["description"] == prompt
     assert [e["image"]["url"] for e in message.embeds] == [f"attachment://{a.filename}" for a in message.attachments]
     assert len({a.filename for a in message.attachments}) == 3
+    (gallery,) = {e["url"] for e in message.embeds}  # one shared URL: Discord shows one gallery
+    assert gallery.endswith(f"/{message.channel_id}/{message.id}")
     assert all(decoded(a.data).size == (1024, 1536) for a in message.attachments)
     assert fake_openai.image_requests[0].json["prompt"] == prompt
     assert fake_openai.image_requests[0].json["n"] == 3
