@@ -1,0 +1,149 @@
+"""The /imagine experience under load, through the local test bed, with the real bot as its own process.
+
+The bot (``python -m bot``) runs against the fake Discord and fake OpenAI in this process (their contract checks
+off, so only the bot's work is measured), with moderation and the output check on. Timestamps are taken by the
+fake Discord: when it sent INTERACTION_CREATE, and when the bot's callback or final result arrived.
+
+    .venv/bin/python -m bench.imagine
+
+Prints:
+  1. acknowledgement latency p50/p99 with N simultaneous /imagine (and the peak RSS of the bot meanwhile);
+  2. completed jobs per second for N simultaneous jobs with a zero-latency upstream;
+  3. the bot's own overhead per job (end to end minus the upstream's latency), p50/p99, one job at a time.
+"""
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from tests.fakes.discord_server import FakeDiscord, FakeUser, InteractionRecord
+from tests.fakes.openai_server import FakeOpenAI
+from tests.helpers import is_result
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile of already sorted values."""
+    return sorted_values[min(len(sorted_values) - 1, round(fraction * (len(sorted_values) - 1)))]
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident set size so far (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+@asynccontextmanager
+async def bot_against(discord_fake: FakeDiscord, openai_fake: FakeOpenAI, **env: str) -> AsyncIterator[int]:
+    """Run ``python -m bot`` against the fakes until the block ends; yields its pid."""
+    with tempfile.TemporaryDirectory() as folder:
+        environment = os.environ | {
+            "PYTHONPATH": str(REPO),
+            "DISCORD_TOKEN": discord_fake.token,
+            "OPENAI_API_KEY": "sk-bench",
+            "OPENAI_BASE_URL": openai_fake.base_url,
+            "DISCORD_API_BASE_URL": discord_fake.api_base_url,
+            "DATABASE_URL": f"sqlite:///{Path(folder) / 'bench.db'}",
+            "QUOTA_USER_DAILY": "unlimited",
+            "LOG_LEVEL": "WARNING",
+            **env,
+        }
+        with (Path(folder) / "bot.log").open("wb") as log:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", cwd=folder, env=environment, stdout=log, stderr=log
+            )
+            try:
+                sessions = discord_fake.session_count
+                await discord_fake.wait_for(lambda: discord_fake.session_count > sessions, timeout=60)
+                yield process.pid
+            finally:
+                process.send_signal(signal.SIGTERM)
+                await process.wait()
+
+
+async def burst(discord_fake: FakeDiscord, members: int, first_id: int) -> list[InteractionRecord]:
+    """``members`` different members invoke /imagine at once; returns when every result is posted."""
+    records = await asyncio.gather(
+        *(
+            discord_fake.invoke_slash(
+                "imagine", {"prompt": f"benchmark picture {i}"}, user=FakeUser(id=first_id + i, name=f"m{i}")
+            )
+            for i in range(members)
+        )
+    )
+    await discord_fake.wait_for(lambda: all(is_result(r.original) for r in records), timeout=600)
+    return list(records)
+
+
+def posted_at(discord_fake: FakeDiscord, record: InteractionRecord) -> float:
+    """When the final result (not a progress edit) reached Discord."""
+    edits = [
+        r
+        for r in discord_fake.requests
+        if r.method == "PATCH" and record.token in r.path and (r.json.get("embeds") or [{}])[0].get("title")
+    ]
+    return edits[-1].received_at
+
+
+async def run(members: int, latency: float, sequential: int, concurrency: int) -> None:
+    """Measure and print."""
+    async with (
+        FakeOpenAI(check_contracts=False) as openai_fake,
+        FakeDiscord(check_contracts=False) as discord_fake,
+        bot_against(discord_fake, openai_fake, IMAGE_CONCURRENCY=str(concurrency)) as pid,
+    ):
+        openai_fake.latency = latency
+        records = await burst(discord_fake, members, 600000000000000000)
+        acks = sorted((r.acked_at or float("inf")) - r.dispatched_at for r in records)
+        rss = peak_rss_mb(pid)
+
+        openai_fake.latency = 0.0
+        started = time.perf_counter()
+        await burst(discord_fake, members, 610000000000000000)
+        jobs_per_second = members / (time.perf_counter() - started)
+
+        openai_fake.latency = latency
+        overheads = []
+        for i in range(sequential):
+            record = await discord_fake.invoke_slash(
+                "imagine", {"prompt": f"one at a time {i}"}, user=FakeUser(id=620000000000000000 + i, name="s")
+            )
+            await discord_fake.wait_for(lambda r=record: is_result(r.original), timeout=60)
+            overheads.append(posted_at(discord_fake, record) - record.dispatched_at - latency)
+        overheads.sort()
+
+    print(f"setup:                 IMAGE_CONCURRENCY={concurrency}, moderation and output check on, 2 cores")
+    print(f"ack latency, {members} at once (upstream {latency * 1000:.0f} ms):")
+    print(f"  p50                  {statistics.median(acks) * 1000:.1f} ms")
+    print(f"  p99                  {percentile(acks, 0.99) * 1000:.1f} ms")
+    print(f"peak RSS of the bot:   {rss:.0f} MB ({members} jobs in flight)")
+    print(f"throughput:            {jobs_per_second:.1f} jobs/s ({members} jobs, zero-latency upstream)")
+    print(f"bot overhead per job, one at a time ({sequential} jobs, upstream {latency * 1000:.0f} ms):")
+    print(f"  p50                  {statistics.median(overheads) * 1000:.1f} ms")
+    print(f"  p99                  {percentile(overheads, 0.99) * 1000:.1f} ms")
+
+
+def main() -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--members", type=int, default=200)
+    parser.add_argument("--latency", type=float, default=0.2, help="fake upstream latency in seconds")
+    parser.add_argument("--sequential", type=int, default=50, help="jobs for the overhead measurement")
+    parser.add_argument("--concurrency", type=int, default=8, help="IMAGE_CONCURRENCY for the bot")
+    args = parser.parse_args()
+    asyncio.run(run(args.members, args.latency, args.sequential, args.concurrency))
+
+
+if __name__ == "__main__":
+    main()
