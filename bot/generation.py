@@ -10,7 +10,7 @@ import discord
 
 from bot.modlog import ModLog, refusal_embed, spoiler_file
 from bot.services.capabilities import ImageOptions
-from bot.services.encoding import PreparedImage, prepare_for_upload, preview_jpeg
+from bot.services.encoding import PreparedImage, prepare_for_upload
 from bot.services.errors import BotError, BusyError, PolicyRefusalError, PromptRefusedError
 from bot.services.identity import safety_identifier
 from bot.services.images import GenerationResult, ImageGenerator
@@ -21,6 +21,8 @@ from bot.services.quota import MemberRef, QuotaService, Reservation
 
 log = logging.getLogger(__name__)
 
+# The moderation endpoint takes the pictures as they are: re-encoding them costs more than sending them.
+MIME_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
 # Leave time to post the result (or the error) before Discord's 15-minute interaction token expires.
 TOKEN_MARGIN_SECONDS = 60.0
 
@@ -193,9 +195,8 @@ class ImageJobRunner:
     async def _produce(self, job: Job, progress: Progress, job_id: int) -> Delivery:
         async def show_partial(partial: bytes) -> None:
             # A preview is public too: where the server checks pictures, an unchecked one is never shown.
-            preview = await preview_jpeg(partial)
-            if await self._output_allowed(job, preview):
-                await progress.partial(preview)
+            if await self._output_allowed(job, partial):
+                await progress.partial(partial)
 
         try:
             result = await self.generator.generate(
@@ -216,18 +217,17 @@ class ImageJobRunner:
     async def _check_output(self, job: Job, image: PreparedImage) -> Verdict:
         if not (await self._moderation.settings(job.member.guild_id)).output_check:
             return ALLOWED
-        preview = await preview_jpeg(image.data)
         return await self._moderation.check_output(
-            job.member.guild_id, preview, "image/jpeg", age_restricted=job.age_restricted
+            job.member.guild_id, image.data, MIME_TYPES[image.extension], age_restricted=job.age_restricted
         )
 
-    async def _output_allowed(self, job: Job, preview: bytes) -> bool:
+    async def _output_allowed(self, job: Job, partial: bytes) -> bool:
         """Whether a partial preview may be shown: never if the check fails or is unavailable."""
         if not (await self._moderation.settings(job.member.guild_id)).output_check:
             return True
         try:
             verdict = await self._moderation.check_output(
-                job.member.guild_id, preview, "image/jpeg", age_restricted=job.age_restricted
+                job.member.guild_id, partial, "image/png", age_restricted=job.age_restricted
             )
         except BotError:
             return False

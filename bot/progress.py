@@ -12,7 +12,7 @@ from bot.texts import text
 
 log = logging.getLogger(__name__)
 
-PREVIEW_NAME = "preview.jpg"
+PREVIEW_NAME = "preview.png"
 
 
 class InteractionProgress:

@@ -141,7 +141,7 @@ async def test_every_picture_of_a_set_is_checked_and_one_flag_withholds_the_set(
     assert len(image_checks) == 3
     for check in image_checks:
         (part,) = check.json["input"]
-        assert part["image_url"]["url"].startswith("data:image/jpeg;base64,"), "a small preview, not the full file"
+        assert part["image_url"]["url"].startswith("data:image/png;base64,"), "the picture itself"
 
 
 async def test_refusals_are_logged_for_moderators_with_the_prompt_behind_a_spoiler(

@@ -62,10 +62,10 @@ async def test_partial_previews_are_checked_then_shown_before_the_picture(
     assert fake_openai.image_requests[0].json["stream"] is True
     edits = edits_of(fake_discord, record.token)
     previews = [r for r in edits if descriptions([r]) == ["🎨 Almost there…"]]
-    assert len(previews) == 2, "both partial images were shown"
+    assert len(previews) == 1, "the partial image was shown"
     assert all(r.files for r in previews)
     image_checks = [r for r in fake_openai.moderation_requests if isinstance(r.json["input"], list)]
-    assert len(image_checks) == 3, "two previews and the final picture, each checked before anyone saw it"
+    assert len(image_checks) == 2, "the preview and the final picture, each checked before anyone saw it"
     assert edits[-1].json["embeds"][0]["title"] == "Imagined"
 
 

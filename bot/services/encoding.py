@@ -19,8 +19,6 @@ _JPEG_QUALITIES = (90, 80, 70, 60)
 _MIN_EDGE = 256
 
 _EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
-# Classifiers look at content, not detail, and previews are seen briefly: a small JPEG keeps both small and fast.
-PREVIEW_EDGE = 512
 
 
 @dataclass(frozen=True)
@@ -54,11 +52,15 @@ def _prepare(data: bytes, limit: int) -> PreparedImage:
             extension = _EXTENSIONS.get(image.format or "")
             if extension is None:
                 raise ImageRetrievalError(f"unsupported image format {image.format!r}")
-            image.load()  # a full decode: a truncated or corrupt file must not reach the channel
-            if len(data) <= limit:
-                return PreparedImage(data, extension, image.width, image.height)
-            return _shrink(image, limit)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+            width, height = image.width, image.height
+            if len(data) > limit:
+                return _shrink(image, limit)
+            if extension == "png":
+                image.verify()  # every chunk's CRC: catches a truncated or corrupt file without decoding pixels
+            else:
+                image.load()  # formats without checksums need a full decode to prove they are whole
+            return PreparedImage(data, extension, width, height)
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ImageRetrievalError("the provider sent something that is not an image") from exc
 
 
@@ -74,16 +76,3 @@ def _shrink(image: Image.Image, limit: int) -> PreparedImage:
         current = current.resize((current.width * 3 // 4, current.height * 3 // 4), Image.Resampling.LANCZOS)
     raise ImageTooLargeError(f"image does not fit in {limit} bytes")
 
-
-async def preview_jpeg(data: bytes) -> bytes:
-    """A JPEG no larger than ``PREVIEW_EDGE`` on its longer side: for the moderation endpoint and for previews."""
-    return await asyncio.to_thread(_preview, data)
-
-
-def _preview(data: bytes) -> bytes:
-    with Image.open(io.BytesIO(data)) as image:
-        preview = image.convert("RGB")
-        preview.thumbnail((PREVIEW_EDGE, PREVIEW_EDGE))
-        buffer = io.BytesIO()
-        preview.save(buffer, format="JPEG", quality=85)
-        return buffer.getvalue()

@@ -29,8 +29,9 @@ from bot.services.errors import (
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-# Partial previews a streaming model sends before the final image (the API allows 0 to 3).
-PARTIAL_IMAGES = 2
+# Partial previews a streaming model sends before the final image (the API allows 0 to 3). Each one is checked
+# and re-encoded before it is shown, so one preview keeps the wait lively without doubling that work.
+PARTIAL_IMAGES = 1
 
 # GPT image models answer ``moderation_blocked``; retired DALL·E models (still behind some proxies) used the other.
 POLICY_REFUSAL_CODES = frozenset({"moderation_blocked", "content_policy_violation"})

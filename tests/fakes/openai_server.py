@@ -24,6 +24,7 @@ from PIL import Image
 from tests.fakes.contract import ApiContract, NoContract, openai_contract
 
 IMAGES_PATH = "/v1/images/generations"
+MAX_REQUEST_BYTES = 50 * 1024 * 1024
 MODERATIONS_PATH = "/v1/moderations"
 
 MODERATION_CATEGORIES = (
@@ -249,7 +250,8 @@ class FakeOpenAI:
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
 
-        self._app = web.Application(middlewares=[self._assign_request_id])
+        # Moderation requests carry whole images as data URLs: aiohttp's default 1 MiB body limit is too small.
+        self._app = web.Application(middlewares=[self._assign_request_id], client_max_size=MAX_REQUEST_BYTES)
         self._app.on_response_prepare.append(self._stamp_request_id)
         self._app.router.add_post(IMAGES_PATH, self._images)
         self._app.router.add_post(MODERATIONS_PATH, self._moderations)
