@@ -43,7 +43,7 @@ def bot_env(tmp_path: Path, fake_openai: FakeOpenAI, fake_discord: FakeDiscord) 
     """The environment a bot needs to run against the fakes."""
     return {
         "DISCORD_TOKEN": fake_discord.token,
-        "OPENAI_API_KEY": "sk-test-key-for-the-fake",
+        "OPENAI_API_KEY": "test-key-for-the-fake",
         "OPENAI_BASE_URL": fake_openai.base_url,
         "DISCORD_API_BASE_URL": fake_discord.api_base_url,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",

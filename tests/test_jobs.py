@@ -79,7 +79,7 @@ async def test_a_protected_job_is_waited_for_but_never_cut() -> None:
     task = asyncio.create_task(job())
     await delivered.wait()
     drain = asyncio.create_task(jobs.drain(grace=0))
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # a cooperative yield: the drain starts waiting before the release
     release.set()
     assert await drain == 0
     assert task.result() == "settled"

@@ -64,7 +64,7 @@ async def test_a_rejected_token_is_named(tmp_path: Path, fake_discord: FakeDisco
 async def test_the_process_serves_imagine_and_stops_cleanly_on_sigterm(
     tmp_path: Path, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
 ) -> None:
-    api_key = "sk-process-test-secret-key"
+    api_key = "process-test-secret-key"
     env = clean_env(
         {
             "DISCORD_TOKEN": fake_discord.token,

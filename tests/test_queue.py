@@ -20,7 +20,7 @@ async def hold(queue: FairQueue, member: int, started: list[int], release: async
 async def settle() -> None:
     """Let every ready task run until it blocks (a cooperative yield, not a wait on time)."""
     for _ in range(5):
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # a cooperative yield, not a wait on time
 
 
 async def test_jobs_start_in_arrival_order_within_the_cap() -> None:

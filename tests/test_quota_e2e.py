@@ -105,7 +105,7 @@ async def test_thirty_simultaneous_requests_from_one_member_can_never_overspend(
     await fake_discord.wait_for(lambda: all(settled(r) for r in records), timeout=60)
     delivered = [r for r in records if is_result(r.original)]
     answers = [r.followups[0].content or "" for r in records if r.followups]
-    assert 1 <= len(delivered) <= 3
+    assert len(delivered) in {1, 2, 3}
     assert len(fake_openai.image_requests) == len(delivered)
     # One job runs per member and one more may wait; the rest are told so, or hit the quota. Nobody is charged
     # for anything not delivered.

@@ -75,4 +75,3 @@ def _shrink(image: Image.Image, limit: int) -> PreparedImage:
                 return PreparedImage(buffer.getvalue(), "jpg", current.width, current.height)
         current = current.resize((current.width * 3 // 4, current.height * 3 // 4), Image.Resampling.LANCZOS)
     raise ImageTooLargeError(f"image does not fit in {limit} bytes")
-
