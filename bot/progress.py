@@ -27,14 +27,18 @@ class InteractionProgress:
         self._later: asyncio.Task[None] | None = None
         self._editing = asyncio.Lock()
         self._closed = False
+        self._waited = False
 
     async def queued(self, position: int) -> None:
         """Waiting: the job's place in line."""
+        self._waited = True
         await self._show(discord.Embed(description=text("progress.queued", position=position), colour=RESULT_COLOUR))
 
     async def generating(self) -> None:
-        """The provider is working on it."""
-        await self._show(discord.Embed(description=text("progress.generating"), colour=RESULT_COLOUR))
+        """The provider is working on it: worth an edit only after a place in line was shown (otherwise Discord's
+        own "thinking…" already says so, and one request less per job is one less in its way)."""
+        if self._waited:
+            await self._show(discord.Embed(description=text("progress.generating"), colour=RESULT_COLOUR))
 
     async def partial(self, preview: bytes) -> None:
         """A partial preview (already checked, where the server checks pictures)."""

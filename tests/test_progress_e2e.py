@@ -3,7 +3,7 @@
 from tests.conftest import StartBot
 from tests.fakes.discord_server import FakeDiscord, FakeUser, RecordedRequest
 from tests.fakes.openai_server import Failure, FakeOpenAI
-from tests.helpers import MEMBER, imagine, wait_for_private_answer, wait_for_result
+from tests.helpers import imagine, wait_for_private_answer, wait_for_result
 
 OTHER = FakeUser(id=456789012345678901, name="other_member")
 
@@ -87,16 +87,20 @@ async def test_models_that_cannot_stream_show_a_plain_waiting_state(
     await wait_for_result(fake_discord, record)
     assert "stream" not in fake_openai.image_requests[0].json
     shown = descriptions(edits_of(fake_discord, record.token))
-    assert "🎨 Generating…" in shown
-    assert "🎨 Almost there…" not in shown
+    assert shown[:-1] == [], "no progress edits: Discord's own 'thinking…' is the waiting state"
 
 
 async def test_progress_edits_are_coalesced(
     start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
 ) -> None:
-    await start_bot(PROGRESS_EDIT_INTERVAL="60")  # longer than the whole job: only the first state gets through
+    await start_bot(IMAGE_CONCURRENCY="1", PROGRESS_EDIT_INTERVAL="60")  # longer than the job: one progress edit
+    fake_openai.fail_next(Failure.hang())
+    blocker = await imagine(fake_discord, "holds the only slot", user=OTHER)
+    await fake_openai.wait_for_image_requests(1)
     record = await imagine(fake_discord, "a quick one")
+    await fake_discord.wait_for(lambda: "⏳ #1 in line" in descriptions(edits_of(fake_discord, record.token)))
+    fake_openai.release_hung()
+    await wait_for_private_answer(fake_discord, blocker)
     await wait_for_result(fake_discord, record)
     shown = descriptions(edits_of(fake_discord, record.token))
-    assert shown[:-1] == ["🎨 Generating…"], shown
-    assert MEMBER.id
+    assert shown[:-1] == ["⏳ #1 in line"], "'Generating' and the preview came too soon after it and were dropped"
