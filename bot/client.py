@@ -47,6 +47,11 @@ class Services:
     progress_interval: float
 
 
+def services_of(interaction: discord.Interaction) -> Services:
+    """The services of the bot this interaction reached (for buttons and modals, which have no cog)."""
+    return interaction.client.services  # type: ignore[attr-defined]
+
+
 class ImagineTree(app_commands.CommandTree["ImagineBot"]):
     """Command tree whose one error handler always answers privately and never shows exception text."""
 

@@ -3,7 +3,7 @@
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Protocol
 
 import discord
@@ -48,7 +48,7 @@ class Job:
 
     def options_record(self) -> dict[str, object]:
         """The options as kept with a refusal, so an approved appeal can run the same job."""
-        return {"size": self.options.size, "quality": self.options.quality, "count": self.options.count}
+        return asdict(self.options)
 
 
 class Progress(Protocol):
@@ -117,13 +117,13 @@ class ImageJobRunner:
         the settlement, during which a shutdown waits but never cuts in (the picture is already posted)."""
         with jobs.track():
             if job.approved_by is None:
-                await self.check_prompt(job)
-            reservation = await self.reserve(job)
-            await self.deliver(job, reservation, post, progress or SilentProgress())
+                await self._check_prompt(job)
+            reservation = await self._reserve(job)
+            await self._deliver(job, reservation, post, progress or SilentProgress())
             jobs.protect()
-            await self.settle(reservation)
+            await self._settle(reservation)
 
-    async def check_prompt(self, job: Job) -> None:
+    async def _check_prompt(self, job: Job) -> None:
         """Suspension, then the moderation layers; a refusal is recorded, logged for moderators, and raised."""
         await self._moderation.ensure_not_suspended(job.member.guild_id, job.member.user_id)
         verdict = await self._moderation.check_prompt(
@@ -132,7 +132,7 @@ class ImageJobRunner:
         if not verdict.allowed:
             raise await self.record_refusal(job, verdict)
 
-    async def reserve(self, job: Job) -> Reservation:
+    async def _reserve(self, job: Job) -> Reservation:
         """Hold the job's images against the member's and the server's quota."""
         return await self._quota.reserve(
             job.member,
@@ -143,7 +143,7 @@ class ImageJobRunner:
             prompt=job.prompt,
         )
 
-    async def deliver(
+    async def _deliver(
         self, job: Job, reservation: Reservation, post: Callable[[Delivery], Awaitable[None]], progress: Progress
     ) -> None:
         """Wait for a turn, generate, check the pictures and ``post`` them, all before the deadline (a job that
@@ -164,7 +164,7 @@ class ImageJobRunner:
             await self._release(reservation, exc)
             raise
 
-    async def settle(self, reservation: Reservation) -> None:
+    async def _settle(self, reservation: Reservation) -> None:
         """The pictures were posted: keep the images counted. Never raises: the member already has them."""
         try:
             await self._quota.settle(reservation)

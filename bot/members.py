@@ -1,9 +1,16 @@
-"""Translating Discord members into the plain references the services take."""
+"""Translating an interaction's member and server into what the services take."""
 
 import discord
 from discord import app_commands
 
 from bot.services.quota import MemberRef
+
+
+def guild_of(interaction: discord.Interaction) -> discord.Guild:
+    """The interaction's server; commands using this are guild-only, so outside one it is the usual refusal."""
+    if interaction.guild is None:
+        raise app_commands.NoPrivateMessage
+    return interaction.guild
 
 
 def member_ref(interaction: discord.Interaction) -> MemberRef:

@@ -40,7 +40,6 @@ from bot.services.errors import (
 
 _ERROR_KEYS: dict[type[BotError], str] = {
     UnsupportedOptionError: "error.unsupported_option",
-    RateLimitedError: "error.rate_limited",
     BillingExhaustedError: "error.billing",
     ProviderTimeoutError: "error.timeout",
     PolicyRefusalError: "error.policy",

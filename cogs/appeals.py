@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.client import services_of
 from bot.embeds import result_embeds, result_files
 from bot.generation import Delivery, Job, seconds_left
 from bot.modlog import refusal_embed
@@ -20,13 +21,9 @@ from bot.texts import error_text, text, use_locale
 from storage.moderation import Refusal
 
 if TYPE_CHECKING:
-    from bot.client import ImagineBot, Services
+    from bot.client import ImagineBot
 
 log = logging.getLogger(__name__)
-
-
-def _services(interaction: discord.Interaction) -> "Services":
-    return interaction.client.services  # type: ignore[attr-defined]
 
 
 def appeal_view(refusal: PromptRefusedError) -> discord.ui.View:
@@ -60,7 +57,7 @@ class AppealButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ap
         use_locale(interaction)
         try:
             await interaction.response.defer(ephemeral=True, thinking=True)
-            services = _services(interaction)
+            services = services_of(interaction)
             if interaction.guild is None:
                 raise AppealError("not_yours")
             if (await services.moderation.settings(interaction.guild.id)).modlog_channel_id is None:
@@ -117,7 +114,7 @@ class AppealDecisionButton(
         """Record the decision, update the mod-log message, and act on it."""
         try:
             await interaction.response.defer(ephemeral=True, thinking=True)
-            services = _services(interaction)
+            services = services_of(interaction)
             _, refusal = await services.moderation.decide_appeal(
                 self.appeal_id,
                 approve=self.approve,
@@ -151,7 +148,7 @@ class AppealDecisionButton(
         channel = guild.get_channel(refusal.channel_id) if guild else None
         if guild is None or not isinstance(channel, discord.abc.Messageable):
             return text("appeal.approved_failed_dm", guild=guild.name if guild else "", reason="the channel is gone")
-        services = _services(interaction)
+        services = services_of(interaction)
         job = Job(
             guild=guild,
             member=await _member_ref(guild, refusal.user_id),

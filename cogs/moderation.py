@@ -7,6 +7,7 @@ from discord import app_commands
 from discord.app_commands import Choice, Range
 from discord.ext import commands
 
+from bot.members import guild_of
 from bot.moderation_views import blocklist_embed, dry_run_embed, strikes_embed, thresholds_embed
 from bot.services.blocklist import DEFAULT_WORDS
 from bot.services.errors import InvalidSettingError
@@ -34,12 +35,6 @@ def parse_threshold(raw: str) -> float | None:
     return number
 
 
-def _guild(interaction: discord.Interaction) -> discord.Guild:
-    if interaction.guild is None:
-        raise app_commands.NoPrivateMessage
-    return interaction.guild
-
-
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class ModerationCog(commands.GroupCog, group_name="moderation", group_description="Moderate prompts in this server"):
@@ -63,7 +58,7 @@ class ModerationCog(commands.GroupCog, group_name="moderation", group_descriptio
         self, interaction: discord.Interaction, message: str = "", embed: discord.Embed | None = None
     ) -> None:
         """Answer privately, first telling the admin (once) if the mod-log has stopped working."""
-        problem = await self._moderation.take_unreported_modlog_problem(_guild(interaction).id)
+        problem = await self._moderation.take_unreported_modlog_problem(guild_of(interaction).id)
         if problem:
             message = text("mod.modlog_problem", problem=problem) + ("\n\n" + message if message else "")
         await interaction.followup.send(message, embed=embed or discord.utils.MISSING, ephemeral=True)
@@ -81,7 +76,7 @@ class ModerationCog(commands.GroupCog, group_name="moderation", group_descriptio
         """Add an entry; words are folded like prompts, so one entry also catches its disguises."""
         await self._defer(interaction)
         added = await self._moderation.add_blocklist_entry(
-            _guild(interaction).id, entry, regex=regex, moderator_id=interaction.user.id
+            guild_of(interaction).id, entry, regex=regex, moderator_id=interaction.user.id
         )
         key = "mod.blocklist_added_regex" if regex else "mod.blocklist_added"
         await self._reply(interaction, text(key, entry=added.pattern))
@@ -91,7 +86,7 @@ class ModerationCog(commands.GroupCog, group_name="moderation", group_descriptio
     async def blocklist_remove(self, interaction: discord.Interaction, entry: Range[str, 1, 200]) -> None:
         """Remove an entry."""
         await self._defer(interaction)
-        removed = await self._moderation.remove_blocklist_entry(_guild(interaction).id, entry)
+        removed = await self._moderation.remove_blocklist_entry(guild_of(interaction).id, entry)
         await self._reply(
             interaction, text("mod.blocklist_removed" if removed else "mod.blocklist_missing", entry=entry)
         )
@@ -100,7 +95,7 @@ class ModerationCog(commands.GroupCog, group_name="moderation", group_descriptio
     async def blocklist_list(self, interaction: discord.Interaction) -> None:
         """The server's entries and the default list."""
         await self._defer(interaction)
-        guild_id = _guild(interaction).id
+        guild_id = guild_of(interaction).id
         settings = await self._moderation.settings(guild_id)
         own = [(e.kind, e.pattern) for e in (await self._moderation.blocklist(guild_id)).entries]
         own = [
@@ -114,14 +109,14 @@ class ModerationCog(commands.GroupCog, group_name="moderation", group_descriptio
     async def blocklist_clear(self, interaction: discord.Interaction) -> None:
         """Empty the blocklist."""
         await self._defer(interaction)
-        count = await self._moderation.clear_blocklist(_guild(interaction).id)
+        count = await self._moderation.clear_blocklist(guild_of(interaction).id)
         await self._reply(interaction, text("mod.blocklist_cleared", count=count))
 
     @blocklist.command(name="defaults", description="Turn the built-in default list on or off")
     async def blocklist_defaults(self, interaction: discord.Interaction, enabled: bool) -> None:
         """Use the default list, or not."""
         await self._defer(interaction)
-        await self._moderation.update_settings(_guild(interaction).id, default_blocklist=enabled)
+        await self._moderation.update_settings(guild_of(interaction).id, default_blocklist=enabled)
         await self._reply(interaction, text("mod.blocklist_defaults_on" if enabled else "mod.blocklist_defaults_off"))
 
     # -- thresholds ---------------------------------------------------------------------------------------------
@@ -131,7 +126,7 @@ class ModerationCog(commands.GroupCog, group_name="moderation", group_descriptio
         """Every category's threshold."""
         await self._defer(interaction)
         await self._reply(
-            interaction, embed=thresholds_embed(await self._moderation.thresholds(_guild(interaction).id))
+            interaction, embed=thresholds_embed(await self._moderation.thresholds(guild_of(interaction).id))
         )
 
     @thresholds.command(name="set", description="Block a category at this score or higher (higher = more lenient)")
@@ -141,7 +136,7 @@ class ModerationCog(commands.GroupCog, group_name="moderation", group_descriptio
         """Set or reset one category's threshold."""
         value = parse_threshold(block_at)
         await self._defer(interaction)
-        await self._moderation.set_threshold(_guild(interaction).id, category, value)
+        await self._moderation.set_threshold(guild_of(interaction).id, category, value)
         if value is None:
             await self._reply(interaction, text("mod.threshold_reset", category=category))
         else:
@@ -153,7 +148,7 @@ class ModerationCog(commands.GroupCog, group_name="moderation", group_descriptio
     async def modlog(self, interaction: discord.Interaction, channel: discord.TextChannel | None = None) -> None:
         """Set the mod-log channel, checking that the bot can post there."""
         await self._defer(interaction)
-        guild_id = _guild(interaction).id
+        guild_id = guild_of(interaction).id
         if channel is None:
             await self._moderation.update_settings(guild_id, modlog_channel_id=None)
             await self._reply(interaction, text("mod.modlog_off"))
@@ -171,7 +166,7 @@ class ModerationCog(commands.GroupCog, group_name="moderation", group_descriptio
     async def output_check(self, interaction: discord.Interaction, enabled: bool) -> None:
         """Turn the output check on or off."""
         await self._defer(interaction)
-        await self._moderation.update_settings(_guild(interaction).id, output_check=enabled)
+        await self._moderation.update_settings(guild_of(interaction).id, output_check=enabled)
         await self._reply(interaction, text("mod.output_on" if enabled else "mod.output_off"))
 
     # -- strikes and suspensions --------------------------------------------------------------------------------
@@ -180,7 +175,7 @@ class ModerationCog(commands.GroupCog, group_name="moderation", group_descriptio
     async def strikes_list(self, interaction: discord.Interaction, member: discord.Member | None = None) -> None:
         """Strikes within the window."""
         await self._defer(interaction)
-        guild_id = _guild(interaction).id
+        guild_id = guild_of(interaction).id
         found = await self._moderation.strikes(guild_id, member.id if member else None)
         window = (await self._moderation.settings(guild_id)).strike_window_hours
         await self._reply(interaction, embed=strikes_embed(found, window))
@@ -189,7 +184,7 @@ class ModerationCog(commands.GroupCog, group_name="moderation", group_descriptio
     async def strikes_pardon(self, interaction: discord.Interaction, member: discord.Member) -> None:
         """Pardon every strike of a member."""
         await self._defer(interaction)
-        count = await self._moderation.pardon(_guild(interaction).id, member.id, moderator_id=interaction.user.id)
+        count = await self._moderation.pardon(guild_of(interaction).id, member.id, moderator_id=interaction.user.id)
         await self._reply(interaction, text("mod.pardoned", count=count, member=member.mention))
 
     @strikes.command(name="policy", description="How many refusals, within how long, suspend a member for how long")
@@ -203,7 +198,7 @@ class ModerationCog(commands.GroupCog, group_name="moderation", group_descriptio
         """Set the strike policy."""
         await self._defer(interaction)
         await self._moderation.update_settings(
-            _guild(interaction).id,
+            guild_of(interaction).id,
             strike_limit=refusals,
             strike_window_hours=within_hours,
             suspension_hours=suspend_hours,
@@ -219,7 +214,7 @@ class ModerationCog(commands.GroupCog, group_name="moderation", group_descriptio
         """Suspend a member."""
         await self._defer(interaction)
         until = await self._moderation.suspend(
-            _guild(interaction).id, member.id, hours, moderator_id=interaction.user.id
+            guild_of(interaction).id, member.id, hours, moderator_id=interaction.user.id
         )
         await self._reply(
             interaction, text("mod.suspended", member=member.mention, until=discord.utils.format_dt(until, "f"))
@@ -229,7 +224,7 @@ class ModerationCog(commands.GroupCog, group_name="moderation", group_descriptio
     async def unsuspend(self, interaction: discord.Interaction, member: discord.Member) -> None:
         """Lift a suspension."""
         await self._defer(interaction)
-        lifted = await self._moderation.unsuspend(_guild(interaction).id, member.id)
+        lifted = await self._moderation.unsuspend(guild_of(interaction).id, member.id)
         await self._reply(
             interaction, text("mod.unsuspended" if lifted else "mod.not_suspended", member=member.mention)
         )
@@ -242,7 +237,7 @@ class ModerationCog(commands.GroupCog, group_name="moderation", group_descriptio
         """Run the layers without recording anything, in this channel's profile."""
         await self._defer(interaction)
         age_restricted = bool(getattr(interaction.channel, "is_nsfw", lambda: False)())
-        run = await self._moderation.dry_run(_guild(interaction).id, prompt, age_restricted=age_restricted)
+        run = await self._moderation.dry_run(guild_of(interaction).id, prompt, age_restricted=age_restricted)
         await self._reply(interaction, embed=dry_run_embed(prompt, run))
 
 

@@ -7,6 +7,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.members import guild_of
 from bot.services.quota import GuildQuotaSettings, QuotaService, describe_limit, parse_limit
 from bot.texts import text
 from storage.quota_limits import AdminChange, LimitKind
@@ -92,7 +93,7 @@ class QuotaAdminCog(commands.GroupCog, group_name="quota-admin", group_descripti
     async def show(self, interaction: discord.Interaction) -> None:
         """The whole configuration, privately."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        settings = await self._quota.settings(_guild_id(interaction))
+        settings = await self._quota.settings(guild_of(interaction).id)
         await interaction.followup.send(embed=settings_embed(settings), ephemeral=True)
 
     async def _set_limit(
@@ -101,7 +102,7 @@ class QuotaAdminCog(commands.GroupCog, group_name="quota-admin", group_descripti
         """Parse the admin's limit, store it with its audit record, and confirm with ``confirmation``."""
         value = parse_limit(limit)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await self._quota.set_limit(_guild_id(interaction), kind, target_id, value, actor_id=interaction.user.id)
+        await self._quota.set_limit(guild_of(interaction).id, kind, target_id, value, actor_id=interaction.user.id)
         shown = text("admin.default_again") if isinstance(value, str) else describe_limit(value)
         target = f"<@&{target_id}>" if kind == "role" else f"<@{target_id}>"
         await self._done(interaction, text(confirmation, limit=shown, target=target))
@@ -135,7 +136,7 @@ class QuotaAdminCog(commands.GroupCog, group_name="quota-admin", group_descripti
     async def exempt_role(self, interaction: discord.Interaction, role: discord.Role, exempt: bool) -> None:
         """Exempt a role from quotas, or not."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await self._quota.set_exempt(_guild_id(interaction), role.id, exempt, actor_id=interaction.user.id)
+        await self._quota.set_exempt(guild_of(interaction).id, role.id, exempt, actor_id=interaction.user.id)
         key = "admin.exempt_done" if exempt else "admin.not_exempt_done"
         await self._done(interaction, text(key, role=role.mention))
 
@@ -144,26 +145,20 @@ class QuotaAdminCog(commands.GroupCog, group_name="quota-admin", group_descripti
     async def reset_user(self, interaction: discord.Interaction, member: discord.Member) -> None:
         """Forgive the member's images today."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        forgiven = await self._quota.reset_today(_guild_id(interaction), member.id, actor_id=interaction.user.id)
+        forgiven = await self._quota.reset_today(guild_of(interaction).id, member.id, actor_id=interaction.user.id)
         await self._done(interaction, text("admin.reset_done", member=member.mention, count=forgiven))
 
     @app_commands.command(name="changes", description="See the latest changes to this server's quotas")
     async def changes(self, interaction: discord.Interaction) -> None:
         """The latest recorded admin changes."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        changes = await self._quota.recent_changes(_guild_id(interaction))
+        changes = await self._quota.recent_changes(guild_of(interaction).id)
         embed = discord.Embed(
             title=text("admin.changes_title"),
             description=listing(map(change_line, changes)),
             colour=discord.Colour.blurple(),
         )
         await interaction.followup.send(embed=embed, ephemeral=True)
-
-
-def _guild_id(interaction: discord.Interaction) -> int:
-    if interaction.guild_id is None:
-        raise app_commands.NoPrivateMessage
-    return interaction.guild_id
 
 
 async def setup(bot: "ImagineBot") -> None:

@@ -8,16 +8,17 @@ Reroll and Edit go through the same moderation and quota path as /imagine.
 import io
 import logging
 import time
+from dataclasses import asdict
 from http import HTTPStatus
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import discord
-from discord import app_commands
 
+from bot.client import Services, services_of
 from bot.embeds import result_embeds, result_files
 from bot.generation import Delivery, Job, seconds_left
-from bot.members import member_ref
+from bot.members import guild_of, member_ref
 from bot.progress import InteractionProgress
 from bot.replies import explain, reply_privately
 from bot.services.capabilities import ImageOptions
@@ -27,7 +28,7 @@ from bot.texts import error_text, text, use_locale
 from cogs.appeals import appeal_view
 
 if TYPE_CHECKING:
-    from bot.client import ImagineBot, Services
+    from bot.client import ImagineBot
 
 log = logging.getLogger(__name__)
 
@@ -36,22 +37,17 @@ BUTTON_LOOKS = MappingProxyType(
 )
 
 
-def _services(interaction: discord.Interaction) -> "Services":
-    return interaction.client.services  # type: ignore[attr-defined]
-
-
 def interaction_job(interaction: discord.Interaction, prompt: str, options: ImageOptions) -> Job:
     """A job for this interaction's member and channel, due before its token expires."""
-    if interaction.guild is None:
-        raise app_commands.NoPrivateMessage
+    guild = guild_of(interaction)
     return Job(
-        guild=interaction.guild,
+        guild=guild,
         member=member_ref(interaction),
         channel_id=interaction.channel_id or 0,
         prompt=prompt,
         options=options,
         age_restricted=bool(getattr(interaction.channel, "is_nsfw", lambda: False)()),
-        upload_limit=min(interaction.filesize_limit, interaction.guild.filesize_limit),
+        upload_limit=min(interaction.filesize_limit, guild.filesize_limit),
         deadline_seconds=seconds_left(interaction),
     )
 
@@ -73,7 +69,7 @@ async def run_public_job(interaction: discord.Interaction, prompt: str, options:
     The result is recorded before it is posted (the placeholder's message id comes with the acknowledgement), so
     its buttons work from the moment anyone can see them.
     """
-    services = _services(interaction)
+    services = services_of(interaction)
     callback = None if interaction.response.is_done() else await interaction.response.defer(thinking=True)
     message_id = callback.message_id if callback is not None else None
 
@@ -110,7 +106,7 @@ async def run_public_job(interaction: discord.Interaction, prompt: str, options:
 
 
 async def _remember(
-    services: "Services", interaction: discord.Interaction, posted: tuple[int, int], prompt: str, options: ImageOptions
+    services: Services, interaction: discord.Interaction, posted: tuple[int, int], prompt: str, options: ImageOptions
 ) -> None:
     job_id, message_id = posted
     try:
@@ -121,7 +117,7 @@ async def _remember(
             message_id=message_id,
             user_id=interaction.user.id,
             prompt=prompt,
-            options={"size": options.size, "quality": options.quality, "count": options.count},
+            options=asdict(options),
             now=int(time.time()),
         )
     except Exception:
@@ -130,7 +126,7 @@ async def _remember(
 
 
 async def _result_here(interaction: discord.Interaction, job_id: int) -> Any:
-    result = await _services(interaction).results.get(job_id)
+    result = await services_of(interaction).results.get(job_id)
     if result is None or result.deleted or result.guild_id != interaction.guild_id:
         raise ResultGoneError
     return result
@@ -181,7 +177,7 @@ class ResultButton(
         await interaction.response.defer(ephemeral=True, thinking=True)
         if interaction.message is not None:
             await interaction.message.delete()
-        await _services(interaction).results.mark_deleted(self.job_id, now=int(time.time()))
+        await services_of(interaction).results.mark_deleted(self.job_id, now=int(time.time()))
         await interaction.followup.send(text("result.deleted"), ephemeral=True)
 
 
@@ -242,7 +238,7 @@ class EditPromptModal(discord.ui.Modal):
         """Run the edited prompt as a new job."""
         use_locale(interaction)
         prompt = clean_prompt(self.prompt.value)
-        _services(interaction).runner.generator.capabilities.check_prompt(prompt)
+        services_of(interaction).runner.generator.capabilities.check_prompt(prompt)
         await run_public_job(interaction, prompt, self._options)
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
