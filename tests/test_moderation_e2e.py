@@ -185,11 +185,15 @@ async def test_strikes_suspend_a_member_until_a_moderator_lifts_it(
 
 
 async def test_a_broken_mod_log_is_reported_to_an_admin_once_and_never_fails_a_request(
-    running_bot: RunningBot, fake_discord: FakeDiscord
+    start_bot: StartBot, fake_discord: FakeDiscord
 ) -> None:
+    bot = await start_bot()
     await moderation(fake_discord, "modlog", {"channel": CHANNEL_ID})
-    with sqlite3.connect(running_bot.settings.database_path) as raw:  # the channel was deleted meanwhile
+    await bot.stop()
+    # The channel is deleted while the bot is away: the setting now names a channel that does not exist.
+    with sqlite3.connect(bot.settings.database_path) as raw:
         raw.execute("UPDATE moderation_settings SET modlog_channel_id = 42")
+    await start_bot()
     for prompt in ("porn", "porno"):
         assert "doesn't allow" in await wait_for_private_answer(fake_discord, await imagine(fake_discord, prompt))
     first = await moderation(fake_discord, "thresholds show")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.services.blocklist import DEFAULT_WORDS, BlockEntry, Blocklist, BlockMatch, prepare_entry
+from bot.services.cache import GuildCache
 from bot.services.errors import (
     AppealError,
     InvalidSettingError,
@@ -76,14 +77,17 @@ class ModerationService:
         self._moderator = moderator
         self._fail_closed = fail_closed
         self._clock = clock
-        self._blocklists: dict[int, Blocklist] = {}
+        # Read for every job, changed only through this service: cached per guild.
+        self._settings = GuildCache(self._repo.settings)
+        self._thresholds = GuildCache(self._repo.thresholds)
+        self._blocklists = GuildCache(self._load_blocklist)
 
     def _now(self) -> int:
         return int(self._clock().timestamp())
 
     async def settings(self, guild_id: int) -> ModerationSettings:
         """The guild's moderation settings."""
-        return await self._repo.settings(guild_id)
+        return await self._settings.get(guild_id)
 
     # -- checks ------------------------------------------------------------------------------------------------
 
@@ -95,14 +99,13 @@ class ModerationService:
 
     async def blocklist(self, guild_id: int) -> Blocklist:
         """The guild's compiled blocklist: its own entries, plus the defaults unless it turned them off."""
-        compiled = self._blocklists.get(guild_id)
-        if compiled is None:
-            settings = await self._repo.settings(guild_id)
-            entries = await self.own_blocklist(guild_id)
-            if settings.default_blocklist:
-                entries += [BlockEntry(word, "word") for word in DEFAULT_WORDS]
-            compiled = self._blocklists[guild_id] = Blocklist(entries)
-        return compiled
+        return await self._blocklists.get(guild_id)
+
+    async def _load_blocklist(self, guild_id: int) -> Blocklist:
+        entries = await self.own_blocklist(guild_id)
+        if (await self.settings(guild_id)).default_blocklist:
+            entries += [BlockEntry(word, "word") for word in DEFAULT_WORDS]
+        return Blocklist(entries)
 
     async def _blocklist_match(self, guild_id: int, prompt: str) -> BlockMatch | None:
         # Folding and matching a 4,000-character prompt against hundreds of entries is CPU work: off the loop.
@@ -134,7 +137,7 @@ class ModerationService:
         return await self._judge("output", guild_id, scores, age_restricted=age_restricted)
 
     async def _judge(self, layer: Layer, guild_id: int, scores: ModerationScores, *, age_restricted: bool) -> Verdict:
-        thresholds = thresholds_for(await self._repo.thresholds(guild_id), age_restricted=age_restricted)
+        thresholds = thresholds_for(await self._thresholds.get(guild_id), age_restricted=age_restricted)
         blocked = blocked_categories(scores, thresholds)
         if not blocked:
             return ALLOWED
@@ -144,7 +147,7 @@ class ModerationService:
         """Every layer's opinion on ``prompt`` (cleaned as /imagine cleans it), without recording anything."""
         prompt = clean_prompt(prompt)
         found = await self._blocklist_match(guild_id, prompt)
-        thresholds = thresholds_for(await self._repo.thresholds(guild_id), age_restricted=age_restricted)
+        thresholds = thresholds_for(await self._thresholds.get(guild_id), age_restricted=age_restricted)
         try:
             scores = await self._moderator.check_text(prompt)
         except ModerationUnavailableError as exc:
@@ -171,7 +174,7 @@ class ModerationService:
         cannot appeal it), nor is anything refused in a run a moderator ``approved``.
         """
         assert verdict.layer is not None  # noqa: S101 - only refused verdicts are recorded
-        settings = await self._repo.settings(guild_id)
+        settings = await self.settings(guild_id)
         refusal_id, suspended_until = await self._repo.record_refusal(
             guild_id=guild_id,
             channel_id=channel_id,
@@ -198,7 +201,7 @@ class ModerationService:
 
     async def strikes(self, guild_id: int, user_id: int | None = None) -> list[Refusal]:
         """Strikes within the guild's window, newest first."""
-        settings = await self._repo.settings(guild_id)
+        settings = await self.settings(guild_id)
         since = self._now() - settings.strike_window_hours * 3600
         return await self._repo.strikes(guild_id, since=since, user_id=user_id)
 
@@ -257,7 +260,7 @@ class ModerationService:
         refusal = await self._repo.refusal(appeal.refusal_id)
         assert refusal is not None  # noqa: S101 - foreign key
         if approve:
-            settings = await self._repo.settings(guild_id)
+            settings = await self.settings(guild_id)
             await self._repo.pardon_refusal(refusal, by=moderator_id, now=self._now(), settings=settings)
         return appeal, refusal
 
@@ -270,13 +273,13 @@ class ModerationService:
             guild_id, entry.kind, entry.pattern, added_by=moderator_id, now=self._now()
         ):
             raise InvalidSettingError(f"{entry.pattern!r} is already on the list")
-        self._blocklists.pop(guild_id, None)
+        self._blocklists.changed(guild_id)
         return entry
 
     async def remove_blocklist_entry(self, guild_id: int, pattern: str) -> bool:
         """Remove one of the guild's entries, written as listed."""
         removed = await self._repo.remove_blocklist_entry(guild_id, " ".join(pattern.split()))
-        self._blocklists.pop(guild_id, None)
+        self._blocklists.changed(guild_id)
         return removed
 
     async def own_blocklist(self, guild_id: int) -> list[BlockEntry]:
@@ -286,18 +289,18 @@ class ModerationService:
     async def clear_blocklist(self, guild_id: int) -> int:
         """Remove the guild's own entries and turn the default list off."""
         removed = await self._repo.clear_blocklist(guild_id)
-        await self._repo.update_settings(guild_id, default_blocklist=False)
-        self._blocklists.pop(guild_id, None)
+        await self.update_settings(guild_id, default_blocklist=False)
         return removed
 
     async def update_settings(self, guild_id: int, **values: int | bool | None) -> None:
         """Change moderation settings."""
         await self._repo.update_settings(guild_id, **values)
-        self._blocklists.pop(guild_id, None)
+        self._settings.changed(guild_id)
+        self._blocklists.changed(guild_id)  # it depends on whether the default list is on
 
     async def thresholds(self, guild_id: int) -> dict[str, float]:
         """The guild's own thresholds."""
-        return await self._repo.thresholds(guild_id)
+        return await self._thresholds.get(guild_id)
 
     async def set_threshold(self, guild_id: int, category: str, block_at: float | None) -> None:
         """Set (or with ``None`` reset) a category's threshold."""
@@ -306,6 +309,7 @@ class ModerationService:
         if block_at is not None and not 0 <= block_at <= 1:
             raise InvalidSettingError("a threshold is a score from 0 to 1")
         await self._repo.set_threshold(guild_id, category, block_at)
+        self._thresholds.changed(guild_id)
 
     async def note_modlog_problem(self, guild_id: int, problem: str) -> bool:
         """Remember that the mod-log failed; True the first time (so it is logged once)."""

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from typing import Literal
 
+from bot.services.cache import GuildCache
 from bot.services.errors import InvalidSettingError, QuotaExceededError
 from storage.quota_limits import AdminChange, LimitKind, LimitRow, QuotaLimitsRepository
 from storage.usage import Refused, ReservationRequest, UsageRepository
@@ -131,8 +132,8 @@ def _describe_exemption(row: LimitRow | None) -> str:
 class QuotaService:
     """Quota policy over the usage and limits repositories. Days are UTC days.
 
-    Guild settings are cached: they change only through this service (one bot process owns the database), which
-    drops a guild's entry whenever it changes, and a reservation then needs one database statement, not two.
+    Guild settings are cached (they change only through this service), so a reservation needs one database
+    statement, not two.
     """
 
     def __init__(
@@ -149,8 +150,7 @@ class QuotaService:
         self._defaults = defaults
         self._store_prompts = store_prompts
         self._clock = clock
-        self._settings: dict[int, GuildQuotaSettings] = {}
-        self._versions: dict[int, int] = {}
+        self._settings = GuildCache(self._load_settings)
 
     def _day(self) -> tuple[datetime, str, datetime]:
         now = self._clock()
@@ -159,18 +159,7 @@ class QuotaService:
 
     async def settings(self, guild_id: int) -> GuildQuotaSettings:
         """The guild's configuration, defaults included."""
-        cached = self._settings.get(guild_id)
-        if cached is not None:
-            return cached
-        version = self._versions.get(guild_id, 0)
-        loaded = await self._load_settings(guild_id)
-        if self._versions.get(guild_id, 0) == version:  # no change landed while we were reading
-            self._settings[guild_id] = loaded
-        return loaded
-
-    def _changed(self, guild_id: int) -> None:
-        self._versions[guild_id] = self._versions.get(guild_id, 0) + 1
-        self._settings.pop(guild_id, None)
+        return await self._settings.get(guild_id)
 
     async def _load_settings(self, guild_id: int) -> GuildQuotaSettings:
         rows = await self._limits.overrides(guild_id)
@@ -277,7 +266,7 @@ class QuotaService:
             action=f"set {kind} limit",
             now=int(self._clock().timestamp()),
         )
-        self._changed(guild_id)
+        self._settings.changed(guild_id)
 
     async def set_exempt(self, guild_id: int, role_id: int, exempt: bool, *, actor_id: int) -> None:
         """Make a role exempt from quotas, or not, and record the change."""
@@ -292,7 +281,7 @@ class QuotaService:
             action="set exempt role",
             now=int(self._clock().timestamp()),
         )
-        self._changed(guild_id)
+        self._settings.changed(guild_id)
 
     async def reset_today(self, guild_id: int, user_id: int, *, actor_id: int) -> int:
         """Forgive the member's delivered images today; returns how many. Recorded like every admin change."""
