@@ -51,12 +51,16 @@ class Job:
         return asdict(self.options)
 
 
+# Whether a partial preview may be shown; called only when it is about to be.
+PreviewCheck = Callable[[], Awaitable[bool]]
+
+
 class Progress(Protocol):
     """Where a job shows how far it has got (the public placeholder of /imagine; nowhere for approvals)."""
 
     async def queued(self, position: int) -> None: ...
     async def generating(self) -> None: ...
-    async def partial(self, preview: bytes) -> None: ...
+    async def partial(self, preview: bytes, check: PreviewCheck) -> None: ...
     async def close(self) -> None: ...
 
 
@@ -69,8 +73,8 @@ class SilentProgress:
     async def generating(self) -> None:
         """Nothing to show."""
 
-    async def partial(self, preview: bytes) -> None:
-        """Nothing to show."""
+    async def partial(self, preview: bytes, check: PreviewCheck) -> None:
+        """Nothing to show, so nothing to check."""
 
     async def close(self) -> None:
         """Nothing to stop."""
@@ -195,8 +199,7 @@ class ImageJobRunner:
     async def _produce(self, job: Job, progress: Progress, job_id: int) -> Delivery:
         async def show_partial(partial: bytes) -> None:
             # A preview is public too: where the server checks pictures, an unchecked one is never shown.
-            if await self._output_allowed(job, partial):
-                await progress.partial(partial)
+            await progress.partial(partial, lambda: self._output_allowed(job, partial))
 
         try:
             result = await self.generator.generate(

@@ -3,16 +3,30 @@
 import asyncio
 import io
 import logging
+from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass
 
 import discord
 
 from bot.embeds import RESULT_COLOUR
+from bot.generation import PreviewCheck
 from bot.texts import text
 
 log = logging.getLogger(__name__)
 
 PREVIEW_NAME = "preview.png"
+
+
+# A state waiting to be shown: built only when it is, since a queue reports positions far more often than shown.
+_Render = Callable[[], discord.Embed]
+
+
+@dataclass(frozen=True)
+class _Pending:
+    render: _Render
+    preview: bytes | None = None
+    check: PreviewCheck | None = None
 
 
 class InteractionProgress:
@@ -22,7 +36,7 @@ class InteractionProgress:
     def __init__(self, interaction: discord.Interaction, *, interval: float) -> None:
         self._interaction = interaction
         self._interval = interval
-        self._pending: tuple[discord.Embed, bytes | None] | None = None
+        self._pending: _Pending | None = None
         self._last_edit = float("-inf")
         self._later: asyncio.Task[None] | None = None
         self._editing = asyncio.Lock()
@@ -32,19 +46,18 @@ class InteractionProgress:
     async def queued(self, position: int) -> None:
         """Waiting: the job's place in line."""
         self._waited = True
-        await self._show(discord.Embed(description=text("progress.queued", position=position), colour=RESULT_COLOUR))
+        await self._show(_Pending(lambda: _embed(text("progress.queued", position=position))))
 
     async def generating(self) -> None:
         """The provider is working on it: worth an edit only after a place in line was shown (otherwise Discord's
         own "thinking…" already says so, and one request less per job is one less in its way)."""
         if self._waited:
-            await self._show(discord.Embed(description=text("progress.generating"), colour=RESULT_COLOUR))
+            await self._show(_Pending(lambda: _embed(text("progress.generating"))))
 
-    async def partial(self, preview: bytes) -> None:
-        """A partial preview (already checked, where the server checks pictures)."""
-        embed = discord.Embed(description=text("progress.partial"), colour=RESULT_COLOUR)
-        embed.set_image(url=f"attachment://{PREVIEW_NAME}")
-        await self._show(embed, preview)
+    async def partial(self, preview: bytes, check: PreviewCheck) -> None:
+        """A partial preview, shown only if ``check`` allows it when its turn comes: a preview that a newer state
+        or the result replaces first is never checked, which saves a moderation call per job under load."""
+        await self._show(_Pending(_preview_embed, preview, check))
 
     async def close(self) -> None:
         """No more progress: drop what is waiting and let an edit under way finish before the result is posted."""
@@ -56,10 +69,10 @@ class InteractionProgress:
         async with self._editing:
             pass
 
-    async def _show(self, embed: discord.Embed, preview: bytes | None = None) -> None:
+    async def _show(self, pending: _Pending) -> None:
         if self._closed:
             return
-        self._pending = (embed, preview)
+        self._pending = pending
         wait = self._last_edit + self._interval - asyncio.get_running_loop().time()
         if wait <= 0 and self._later is None:
             await self._flush()
@@ -76,10 +89,21 @@ class InteractionProgress:
             pending, self._pending = self._pending, None
             if pending is None or self._closed:
                 return
+            if pending.check is not None and not await pending.check():
+                return
             self._last_edit = asyncio.get_running_loop().time()
-            embed, preview = pending
-            files = [discord.File(io.BytesIO(preview), filename=PREVIEW_NAME)] if preview else []
+            files = [discord.File(io.BytesIO(pending.preview), filename=PREVIEW_NAME)] if pending.preview else []
             try:
-                await self._interaction.edit_original_response(content=None, embed=embed, attachments=files)
+                await self._interaction.edit_original_response(content=None, embed=pending.render(), attachments=files)
             except discord.HTTPException as exc:
                 log.debug("Progress edit for interaction %s failed: %s", self._interaction.id, exc.status)
+
+
+def _embed(description: str) -> discord.Embed:
+    return discord.Embed(description=description, colour=RESULT_COLOUR)
+
+
+def _preview_embed() -> discord.Embed:
+    embed = _embed(text("progress.partial"))
+    embed.set_image(url=f"attachment://{PREVIEW_NAME}")
+    return embed

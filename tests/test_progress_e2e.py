@@ -104,3 +104,5 @@ async def test_progress_edits_are_coalesced(
     await wait_for_result(fake_discord, record)
     shown = descriptions(edits_of(fake_discord, record.token))
     assert shown[:-1] == ["⏳ #1 in line"], "'Generating' and the preview came too soon after it and were dropped"
+    image_checks = [r for r in fake_openai.moderation_requests if isinstance(r.json["input"], list)]
+    assert len(image_checks) == 1, "the final picture only: a preview never shown is never checked"
