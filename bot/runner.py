@@ -1,6 +1,7 @@
 """Opening every resource, running the bot, and closing everything again, in one place."""
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -115,7 +116,18 @@ async def serve(
         await sync_commands_if_changed(
             bot.tree, state, application_id=bot.application_id, guild_ids=settings.command_guild_ids
         )
+        _settle_the_heap()
         await _run_until_shutdown(bot, shutdown, lambda: jobs.drain(shutdown_grace))
+
+
+def _settle_the_heap() -> None:
+    """Move everything built so far (modules, the SDKs' schemas, caches) out of the garbage collector's sight.
+
+    Those objects live as long as the process, yet every full collection used to walk all of them: a pause of
+    about 70 ms on a 2-core machine, landing at random in the middle of a burst of commands.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def _sweep_reservations(quota: QuotaService) -> None:

@@ -1,5 +1,6 @@
-"""Command registration: bulk overwrite only when the tree changed, globally or in the configured guilds."""
+"""Start-up: commands registered only when the tree changed (globally or in the configured guilds); heap settled."""
 
+import gc
 import sqlite3
 
 from tests.conftest import StartBot
@@ -89,3 +90,12 @@ async def test_switching_between_global_and_guild_registration_clears_the_old_sc
     assert len(fake_discord.registered_commands("global")) == 6
     scopes = [scope for scope, _ in fake_discord.command_registrations]
     assert scopes == ["global", f"guild:{GUILD_ID}", "global", "global", f"guild:{GUILD_ID}"]
+
+
+async def test_start_up_moves_long_lived_objects_out_of_the_collectors_sight(
+    start_bot: StartBot, fake_discord: FakeDiscord
+) -> None:
+    gc.unfreeze()
+    await start_bot()
+    assert fake_discord.session_count == 1
+    assert gc.get_freeze_count() > 0, "full collections would walk every module and schema, pausing the bot"
