@@ -14,6 +14,7 @@ from bot.generation import ImageJobRunner
 from bot.health import HEARTBEAT_INTERVAL_SECONDS, write_heartbeat
 from bot.modlog import ModLog
 from bot.replies import explain
+from bot.services.acknowledgements import AcknowledgementGate
 from bot.services.jobs import JobTracker
 from bot.services.moderation_policy import ModerationService
 from bot.services.quota import QuotaService
@@ -45,6 +46,7 @@ class Services:
     jobs: JobTracker
     results: ResultsRepository
     progress_interval: float
+    acknowledgements: AcknowledgementGate
 
 
 def services_of(interaction: discord.Interaction) -> Services:

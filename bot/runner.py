@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.generation import ImageJobRunner
 from bot.health import heartbeat_path
 from bot.modlog import ModLog
+from bot.services.acknowledgements import AcknowledgementGate
 from bot.services.capabilities import capabilities_for
 from bot.services.downloads import ImageDownloader
 from bot.services.images import ImageGenerator, RetryPolicy
@@ -107,6 +108,7 @@ async def serve(
             jobs=jobs,
             results=ResultsRepository(database),
             progress_interval=settings.progress_edit_interval,
+            acknowledgements=AcknowledgementGate(),
         )
         bot = await stack.enter_async_context(
             ImagineBot(services, heartbeat_file=heartbeat_path(settings.database_path))

@@ -70,8 +70,12 @@ async def run_public_job(interaction: discord.Interaction, prompt: str, options:
     its buttons work from the moment anyone can see them.
     """
     services = services_of(interaction)
-    callback = None if interaction.response.is_done() else await interaction.response.defer(thinking=True)
+    callback = None
+    if not interaction.response.is_done():
+        with services.acknowledgements.acknowledging():
+            callback = await interaction.response.defer(thinking=True)
     message_id = callback.message_id if callback is not None else None
+    await services.acknowledgements.wait()
 
     async def post(delivery: Delivery) -> None:
         files = result_files(delivery.images, delivery.job_id)
