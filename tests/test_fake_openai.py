@@ -289,6 +289,21 @@ async def test_latency_delays_the_answer_but_not_the_arrival(fake: FakeOpenAI, c
     assert answered - recorded.received_at >= 0.1
 
 
+async def test_a_stream_sends_partial_images_during_the_latency_and_the_image_at_its_end(
+    fake: FakeOpenAI, client: openai.AsyncOpenAI
+) -> None:
+    fake.latency = 0.3
+    stream = await client.images.generate(model="gpt-image-1", prompt=PROMPT, stream=True, partial_images=2)
+    arrivals = [(event.type, time.perf_counter()) async for event in stream]
+
+    [recorded] = fake.image_requests
+    partials = [at - recorded.received_at for kind, at in arrivals if kind == "image_generation.partial_image"]
+    [completed] = [at - recorded.received_at for kind, at in arrivals if kind == "image_generation.completed"]
+    assert len(partials) == 2
+    assert 0.1 <= partials[0] < partials[1] < completed, "a third, two thirds, then all of the latency"
+    assert completed >= 0.3
+
+
 async def test_invalid_request_is_rejected_and_noted(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
     with pytest.raises(openai.BadRequestError):
         await client.images.generate(model="gpt-image-1", prompt=PROMPT, n=11)

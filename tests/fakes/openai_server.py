@@ -231,7 +231,7 @@ class FakeOpenAI:
     """aiohttp.web server bound to 127.0.0.1 port 0 (the real port is read back on start)."""
 
     def __init__(self, *, check_contracts: bool = True) -> None:
-        self.latency = 0.0
+        self.latency = 0.0  # seconds an image takes; a stream sends its partial images evenly within it
         self.revised_prompt: str | None = None
         self.respond_with_url = False
         self.image_factory: Callable[[str], bytes] = gradient_png
@@ -377,9 +377,11 @@ class FakeOpenAI:
             self.image_requests.append(record)
             self._arrivals.notify_all()
         failure = self._image_failures.popleft() if self._image_failures else None
-        if self.latency:
-            await asyncio.sleep(self.latency)
-        if (invalid := self._invalid_request("/images/generations", raw)) is not None:
+        invalid = self._invalid_request("/images/generations", raw)
+        streams = invalid is None and failure is None and bool(record.json.get("stream"))
+        if self.latency and not streams:  # a stream spreads its events over the latency instead
+            await asyncio.sleep(self.latency)  # the upstream's generation time, not synchronisation
+        if invalid is not None:
             return invalid
         if failure is not None:
             return await self._answer_failure(failure)
@@ -448,7 +450,11 @@ class FakeOpenAI:
 
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
-        for schema, event in events:
+        started = asyncio.get_running_loop().time()
+        for index, (schema, event) in enumerate(events):
+            # Like a real generation: partial images arrive while it runs, the final image when ``latency`` is up.
+            due = started + self.latency * min(1.0, (index + 1) / (partial_images + 1))
+            await asyncio.sleep(max(0.0, due - asyncio.get_running_loop().time()))
             self._violations(f"POST {IMAGES_PATH} stream event", self._contract.schema_errors(schema, event))
             await response.write(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())
         await response.write_eof()
