@@ -125,3 +125,10 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+async def quota_card(fake: FakeDiscord, user: FakeUser = MEMBER, roles: list[int] | None = None) -> dict[str, str]:
+    """The fields of ``user``'s private /quota card."""
+    record = await fake.invoke_slash("quota", {}, user=user, roles=roles or [])
+    reply = await wait_for_ephemeral_reply(fake, record)
+    return fields_of(reply.embeds[0])

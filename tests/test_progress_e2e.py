@@ -3,7 +3,7 @@
 from tests.conftest import StartBot
 from tests.fakes.discord_server import FakeDiscord, FakeUser, RecordedRequest
 from tests.fakes.openai_server import Failure, FakeOpenAI
-from tests.helpers import imagine, wait_for_private_answer, wait_for_result
+from tests.helpers import imagine, quota_card, wait_for_private_answer, wait_for_result
 
 OTHER = FakeUser(id=456789012345678901, name="other_member")
 
@@ -106,3 +106,24 @@ async def test_progress_edits_are_coalesced(
     assert shown[:-1] == ["⏳ #1 in line"], "'Generating' and the preview came too soon after it and were dropped"
     image_checks = [r for r in fake_openai.moderation_requests if isinstance(r.json["input"], list)]
     assert len(image_checks) == 1, "the final picture only: a preview never shown is never checked"
+
+
+async def test_a_job_whose_token_would_expire_while_in_line_is_cancelled_without_charge(
+    start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    await start_bot(IMAGE_CONCURRENCY="1", PROGRESS_EDIT_INTERVAL="0")
+    fake_openai.fail_next(Failure.hang())
+    blocker = await imagine(fake_discord, "holds the only slot", user=OTHER)
+    await fake_openai.wait_for_image_requests(1)
+    # Its token expires in 60.5 s, and the bot keeps 60 s to answer in: half a second to get a turn, never given.
+    late = await fake_discord.invoke_slash("imagine", {"prompt": "asked long ago"}, age=14 * 60 - 0.5)
+
+    answer = await wait_for_private_answer(fake_discord, late)
+    assert "too busy to make your picture in time" in answer
+    assert "Nothing was charged" in answer
+    assert "⏳ #1 in line" in descriptions(edits_of(fake_discord, late.token)), "it did wait in line first"
+    assert len(fake_openai.image_requests) == 1, "the expired job never reached the provider"
+    assert (await quota_card(fake_discord))["You, today"] == "0 of 10 used, **10 left**"
+
+    fake_openai.release_hung()
+    await wait_for_private_answer(fake_discord, blocker)

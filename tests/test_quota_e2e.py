@@ -12,6 +12,7 @@ from tests.helpers import (
     fields_of,
     imagine,
     is_result,
+    quota_card,
     wait_for_ephemeral_reply,
     wait_for_private_answer,
     wait_for_result,
@@ -24,12 +25,6 @@ PLAIN = 0x0000000000000400 | 0x0000000000000800  # view channel + send messages
 DISCORD_TIMESTAMP = re.compile(r"<t:(\d+):R>")
 ARTISTS_ROLE = 880000000000000001
 STAFF_ROLE = 880000000000000002
-
-
-async def quota_card(fake: FakeDiscord, user: FakeUser = MEMBER, roles: list[int] | None = None) -> dict[str, str]:
-    record = await fake.invoke_slash("quota", {}, user=user, roles=roles or [])
-    reply = await wait_for_ephemeral_reply(fake, record)
-    return fields_of(reply.embeds[0])
 
 
 async def admin(fake: FakeDiscord, subcommand: str, options: dict[str, object] | None = None) -> str:

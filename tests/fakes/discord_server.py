@@ -543,8 +543,12 @@ class FakeDiscord:
         permissions: int = PLAIN_MEMBER_PERMISSIONS,
         roles: Sequence[int] = (),
         subcommand: str | None = None,
+        age: float = 0.0,
     ) -> InteractionRecord:
-        """Run ``/name [subcommand] options…`` as ``user`` in a guild channel (a type 2 INTERACTION_CREATE)."""
+        """Run ``/name [subcommand] options…`` as ``user`` in a guild channel (a type 2 INTERACTION_CREATE).
+
+        ``age`` backdates the interaction's snowflake by that many seconds, so its token is that much nearer to
+        expiring (15 minutes after the snowflake's time) when the bot gets it."""
         scope, command = self._find_command(name, guild_id)
         channel_id = channel_id or self.guilds[guild_id].channel_id
         if self._guild_of(channel_id) != guild_id:
@@ -576,6 +580,7 @@ class FakeDiscord:
             locale=locale,
             permissions=permissions,
             roles=roles,
+            age=age,
         )
 
     async def invoke_component(
@@ -661,8 +666,10 @@ class FakeDiscord:
 
     # ----------------------------------------------------------------------------------------------- ids, lookups
 
-    def _new_id(self) -> int:
-        return ((time.time_ns() // 1_000_000 - DISCORD_EPOCH_MS) << 22) | (next(self._ids) & 0x3FFFFF)
+    def _new_id(self, age: float = 0.0) -> int:
+        """A snowflake for now, or for ``age`` seconds ago."""
+        milliseconds = time.time_ns() // 1_000_000 - round(age * 1000)
+        return ((milliseconds - DISCORD_EPOCH_MS) << 22) | (next(self._ids) & 0x3FFFFF)
 
     def _violation(self, note: str) -> None:
         self.contract_violations.append(note)
@@ -841,13 +848,14 @@ class FakeDiscord:
         roles: Sequence[int],
         message: FakeMessage | None = None,
         trigger: InteractionRecord | None = None,
+        age: float = 0.0,
     ) -> InteractionRecord:
         if not self._session_ready:
             raise RuntimeError("no discord.py client has a gateway session; await wait_for_session() first")
         guild = self.guilds[guild_id]
         self.users[user.id] = user
         self.member_roles[(guild_id, user.id)] = list(roles)
-        interaction_id = self._new_id()
+        interaction_id = self._new_id(age)
         token = base64.urlsafe_b64encode(f"interaction:{interaction_id}:{secrets.token_urlsafe(96)}".encode())
         payload: dict[str, Any] = {
             "id": str(interaction_id),
