@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import time
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -22,6 +23,7 @@ from tests.fakes.discord_server import (
     GUILD_ID,
     FakeDiscord,
     FakeUser,
+    _ArrivalStamps,
 )
 
 if TYPE_CHECKING:
@@ -567,3 +569,27 @@ async def test_a_client_left_connected_at_shutdown_is_noted() -> None:
         assert (await closing).type is aiohttp.WSMsgType.CLOSE
     (violation,) = fake.contract_violations
     assert "still connected" in violation
+
+
+def test_a_request_is_stamped_when_its_first_bytes_arrive_not_when_it_is_handled() -> None:
+    received: list[bytes] = []
+
+    class Inner(asyncio.Protocol):
+        def data_received(self, data: bytes) -> None:
+            received.append(data)
+
+    arrivals: dict[asyncio.BaseTransport, float] = {}
+    transport = asyncio.Transport()
+    stamps = _ArrivalStamps(Inner(), arrivals)
+    stamps.connection_made(transport)
+    before = time.perf_counter()
+    stamps.data_received(b"POST /api/v10/interactions/1/t/callback HTTP/1.1\r\n")
+    first = arrivals[transport]
+    stamps.data_received(b'Content-Length: 10\r\n\r\n{"type":5}')
+    assert before <= first == arrivals[transport], "later chunks of the same request keep the first stamp"
+    assert received == [
+        b"POST /api/v10/interactions/1/t/callback HTTP/1.1\r\n",
+        b'Content-Length: 10\r\n\r\n{"type":5}',
+    ]
+    stamps.connection_lost(None)
+    assert transport not in arrivals
