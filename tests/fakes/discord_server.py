@@ -945,8 +945,7 @@ class FakeDiscord:
         )
         self.interactions[interaction_id] = record
         self._by_token[record.token] = record
-        await self._dispatch("INTERACTION_CREATE", payload)
-        record.dispatched_at = time.perf_counter()
+        record.dispatched_at = await self._dispatch("INTERACTION_CREATE", payload)
         await self._notify()
         return record
 
@@ -958,12 +957,17 @@ class FakeDiscord:
             raise RuntimeError("no discord.py client is connected to the gateway")
         await target.send_str(json.dumps(frame))
 
-    async def _dispatch(self, event: str, data: dict[str, Any], socket: web.WebSocketResponse | None = None) -> None:
+    async def _dispatch(self, event: str, data: dict[str, Any], socket: web.WebSocketResponse | None = None) -> float:
+        """Send one gateway event; returns when it was sent (``time.perf_counter()``)."""
         async with self._send_lock:
+            # A cooperative yield, not synchronisation: one event per turn of the event loop, so a burst of events
+            # does not keep this loop from reading what the client sends meanwhile (callbacks are stamped when read).
+            await asyncio.sleep(0)
             self._seq += 1
             frame = {"op": 0, "s": self._seq, "t": event, "d": data}
             self._dispatched.append(frame)
             await self._send(frame, socket)
+            return time.perf_counter()
 
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse()
