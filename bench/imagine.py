@@ -9,7 +9,7 @@ fake Discord: when it sent INTERACTION_CREATE, and when the bot's callback or fi
 Prints:
   1. acknowledgement latency p50/p99 with N simultaneous /imagine, over several bursts after a warm-up one (and
      the peak RSS of the bot meanwhile);
-  2. completed jobs per second for N simultaneous jobs with a zero-latency upstream;
+  2. completed jobs per second over several bursts of N simultaneous jobs with a zero-latency upstream;
   3. the bot's own overhead per job (end to end minus the upstream's latency), p50/p99, one job at a time.
 """
 
@@ -125,8 +125,9 @@ async def run(members: int, latency: float, sequential: int, concurrency: int, r
 
         openai_fake.latency = 0.0
         started = time.perf_counter()
-        await burst(discord_fake, members, 610000000000000000)
-        jobs_per_second = members / (time.perf_counter() - started)
+        for round_ in range(rounds):
+            await burst(discord_fake, members, 610000000000000000 + round_ * members)
+        jobs_per_second = rounds * members / (time.perf_counter() - started)
 
         openai_fake.latency = latency
         overheads = []
@@ -143,7 +144,7 @@ async def run(members: int, latency: float, sequential: int, concurrency: int, r
     print(f"  p50                  {statistics.median(acks) * 1000:.1f} ms")
     print(f"  p99                  {percentile(acks, 0.99) * 1000:.1f} ms")
     print(f"peak RSS of the bot:   {rss:.0f} MB ({members} jobs in flight)")
-    print(f"throughput:            {jobs_per_second:.1f} jobs/s ({members} jobs, zero-latency upstream)")
+    print(f"throughput:            {jobs_per_second:.1f} jobs/s ({rounds} bursts of {members}, zero-latency upstream)")
     print(f"bot overhead per job, one at a time ({sequential} jobs, upstream {latency * 1000:.0f} ms):")
     print(f"  p50                  {statistics.median(overheads) * 1000:.1f} ms")
     print(f"  p99                  {percentile(overheads, 0.99) * 1000:.1f} ms")
@@ -156,7 +157,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.2, help="fake upstream latency in seconds")
     parser.add_argument("--sequential", type=int, default=50, help="jobs for the overhead measurement")
     parser.add_argument("--concurrency", type=int, default=8, help="IMAGE_CONCURRENCY for the bot")
-    parser.add_argument("--rounds", type=int, default=3, help="measured bursts for the acknowledgement latency")
+    parser.add_argument("--rounds", type=int, default=3, help="measured bursts for latency and throughput")
     args = parser.parse_args()
     asyncio.run(run(args.members, args.latency, args.sequential, args.concurrency, args.rounds))
 
