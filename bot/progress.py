@@ -41,6 +41,7 @@ class InteractionProgress:
         self._later: asyncio.Task[None] | None = None
         self._editing = asyncio.Lock()
         self._closed = False
+        self._sending = False
         self._waited = False
 
     async def queued(self, position: int) -> None:
@@ -60,12 +61,15 @@ class InteractionProgress:
         await self._show(_Pending(_preview_embed, preview, check))
 
     async def close(self) -> None:
-        """No more progress: drop what is waiting and let an edit under way finish before the result is posted."""
+        """No more progress: drop what is waiting (a preview still being checked too) and let an edit already sent
+        finish before the result is posted, so it cannot land on top of the result."""
         self._closed = True
-        if self._later is not None:
-            self._later.cancel()
+        later = self._later
+        if later is not None:
+            if not self._sending:
+                later.cancel()
             with suppress(asyncio.CancelledError):
-                await self._later
+                await later
         async with self._editing:
             pass
 
@@ -81,22 +85,39 @@ class InteractionProgress:
 
     async def _flush_after(self, delay: float) -> None:
         await asyncio.sleep(delay)  # pacing edits to Discord's rate limits, not synchronisation
-        self._later = None
         await self._flush()
+        self._later = None
+        if self._pending is not None and not self._closed:  # arrived while this flush was under way
+            await self._show(self._pending)
 
     async def _flush(self) -> None:
         async with self._editing:
             pending, self._pending = self._pending, None
             if pending is None or self._closed:
                 return
-            if pending.check is not None and not await pending.check():
-                return
+            # The slot is taken now: a state arriving while a preview is checked waits its turn instead of following
+            # straight after this edit.
             self._last_edit = asyncio.get_running_loop().time()
+            if pending.check is not None and not await self._allowed(pending.check):
+                return
+            if self._closed:  # the result came while the preview was being checked
+                return
             files = [discord.File(io.BytesIO(pending.preview), filename=PREVIEW_NAME)] if pending.preview else []
+            self._sending = True
             try:
                 await self._interaction.edit_original_response(content=None, embed=pending.render(), attachments=files)
             except discord.HTTPException as exc:
                 log.debug("Progress edit for interaction %s failed: %s", self._interaction.id, exc.status)
+            finally:
+                self._sending = False
+
+    async def _allowed(self, check: PreviewCheck) -> bool:
+        """A preview whose check fails in any way is simply not shown: the job itself carries on."""
+        try:
+            return await check()
+        except Exception:
+            log.warning("Checking a preview for interaction %s failed", self._interaction.id, exc_info=True)
+            return False
 
 
 def _embed(description: str) -> discord.Embed:
