@@ -56,7 +56,7 @@ async def test_an_answer_that_is_not_a_moderation_result_is_a_failure() -> None:
     port = runner.addresses[0][1]
     try:
         async with client_for(f"http://127.0.0.1:{port}/v1") as client:
-            with pytest.raises(ModerationUnavailableError):
+            with pytest.raises(ModerationUnavailableError, match="malformed"):
                 await ContentModerator(client, timeout=5).check_text("anything")
     finally:
         await runner.cleanup()
@@ -72,3 +72,9 @@ def test_several_results_combine_to_the_highest_score_and_every_flag() -> None:
     result = scores_from(answer)
     assert dict(result.scores) == {"violence": 0.8, "sexual": 0.1}
     assert result.flagged == {"violence", "sexual"}
+
+
+@pytest.mark.parametrize("answer", [{"results": []}, {"results": [{"categories": {}, "category_scores": {}}]}])
+def test_an_answer_without_scores_is_never_taken_as_clean(answer: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="without scores"):
+        scores_from(answer)  # type: ignore[arg-type]

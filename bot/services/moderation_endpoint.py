@@ -109,19 +109,23 @@ class ContentModerator:
                 input=payload,  # type: ignore[arg-type]
                 timeout=self._timeout,
             )
-            return scores_from(response.http_response.json())
         except openai.OpenAIError as exc:
             log.warning(
                 "Moderation endpoint failed: %s (request_id=%s)", type(exc).__name__, getattr(exc, "request_id", None)
             )
             raise ModerationUnavailableError(type(exc).__name__) from exc
+        try:
+            return scores_from(response.http_response.json())
         except (ValueError, TypeError, KeyError, AttributeError) as exc:  # not a moderation answer
             log.warning("Moderation endpoint answered with something else: %r", exc)
             raise ModerationUnavailableError("malformed answer") from exc
 
 
 def scores_from(answer: Mapping[str, Any]) -> ModerationScores:
-    """The highest score and every flag per category across the results of one moderation answer."""
+    """The highest score and every flag per category across the results of one moderation answer.
+
+    Raises ``ValueError`` for an answer without results or scores: an empty verdict must never pass as a clean one.
+    """
     scores: dict[str, float] = {}
     flagged: set[str] = set()
     for result in answer["results"]:
@@ -129,4 +133,6 @@ def scores_from(answer: Mapping[str, Any]) -> ModerationScores:
             if score is not None:
                 scores[category] = max(scores.get(category, 0.0), float(score))
         flagged |= {category for category, hit in result["categories"].items() if hit}
+    if not scores:
+        raise ValueError("a moderation answer without scores")
     return ModerationScores(scores=MappingProxyType(scores), flagged=frozenset(flagged))
