@@ -44,6 +44,29 @@ async def test_a_failed_acknowledgement_does_not_hold_work_back() -> None:
     await asyncio.wait_for(gate.wait(), timeout=5)
 
 
+async def test_acknowledgements_that_start_later_never_hold_work_back() -> None:
+    gate = AcknowledgementGate()
+    first_sent, later_sent = asyncio.Event(), asyncio.Event()
+
+    async def acknowledge(sent: asyncio.Event) -> None:
+        with gate.acknowledging():
+            await sent.wait()
+
+    first = asyncio.create_task(acknowledge(first_sent))
+    await asyncio.sleep(0)  # let it begin
+    work = asyncio.create_task(gate.wait())
+    await asyncio.sleep(0)  # the work is now waiting for the first acknowledgement only
+    later = asyncio.create_task(acknowledge(later_sent))
+    await asyncio.sleep(0)
+
+    first_sent.set()
+    await first
+    await asyncio.wait_for(work, timeout=5)
+    assert not later.done(), "the work went ahead while a later acknowledgement was still under way"
+    later_sent.set()
+    await later
+
+
 async def test_a_stuck_acknowledgement_holds_work_back_only_until_discords_deadline(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
