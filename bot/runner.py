@@ -70,7 +70,7 @@ async def serve(
                 base_url=settings.openai_base_url,
                 timeout=settings.openai_timeout,
                 # aiohttp under the SDK: the default httpx2 transport was the bot's largest CPU cost per job.
-                http_client=openai.DefaultAioHttpClient(timeout=settings.openai_timeout),
+                http_client=openai.DefaultAioHttpClient(),
                 # Retries are ours (RetryPolicy): the SDK would also retry 429 insufficient_quota, which never heals.
                 max_retries=0,
             )

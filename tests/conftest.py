@@ -1,6 +1,7 @@
 """Shared fixtures: the two fakes, and the real bot started against them in this event loop."""
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,8 @@ async def start_bot(bot_env: dict[str, str], fake_discord: FakeDiscord) -> Async
     for bot in running:
         if not bot.task.done():
             await bot.stop()
+    # serve() freezes the heap it finds (gc.freeze), which here is pytest's: give it back to the collector.
+    gc.unfreeze()
 
 
 @pytest.fixture

@@ -115,8 +115,8 @@ async def test_a_job_whose_token_would_expire_while_in_line_is_cancelled_without
     fake_openai.fail_next(Failure.hang())
     blocker = await imagine(fake_discord, "holds the only slot", user=OTHER)
     await fake_openai.wait_for_image_requests(1)
-    # Its token expires in 60.5 s, and the bot keeps 60 s to answer in: half a second to get a turn, never given.
-    late = await fake_discord.invoke_slash("imagine", {"prompt": "asked long ago"}, age=14 * 60 - 0.5)
+    # Its token expires in 62.5 s, and the bot keeps 60 s to answer in: 2.5 s to get a turn, which never comes.
+    late = await fake_discord.invoke_slash("imagine", {"prompt": "asked long ago"}, age=14 * 60 - 2.5)
 
     answer = await wait_for_private_answer(fake_discord, late)
     assert "too busy to make your picture in time" in answer

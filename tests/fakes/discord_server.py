@@ -498,7 +498,7 @@ class FakeDiscord:
         handler_factory = self._runner.server
         assert handler_factory is not None
         self._listener = await asyncio.get_running_loop().create_server(
-            lambda: _ArrivalStamps(handler_factory(), self._arrivals), "127.0.0.1", 0
+            lambda: _ArrivalStamps(handler_factory(), self._arrivals), "127.0.0.1", 0, backlog=1024
         )
         port = self._listener.sockets[0].getsockname()[1]
         self._base_url = f"http://127.0.0.1:{port}"
@@ -518,6 +518,8 @@ class FakeDiscord:
             self._listener.close()
         if self._runner is not None:
             await self._runner.cleanup()
+        if self._listener is not None:
+            await self._listener.wait_closed()
 
     def add_guild(
         self, guild_id: int, *, premium_tier: int = 0, name: str = "Fake Guild", channel_id: int | None = None
@@ -966,8 +968,9 @@ class FakeDiscord:
             self._seq += 1
             frame = {"op": 0, "s": self._seq, "t": event, "d": data}
             self._dispatched.append(frame)
+            sent_at = time.perf_counter()  # before sending: the send may wait for the socket, and a reply with it
             await self._send(frame, socket)
-            return time.perf_counter()
+            return sent_at
 
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse()
