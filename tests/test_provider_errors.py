@@ -1,5 +1,7 @@
 """Provider failures map to our errors by exception class and ``.code``, using real ``openai`` exceptions."""
 
+import socket
+
 import httpx2
 import openai
 import pytest
@@ -113,3 +115,20 @@ def test_retry_after_milliseconds_win_over_seconds() -> None:
         status_error(openai.RateLimitError, 429, "rate_limit_exceeded", **{"retry-after": "5", "retry-after-ms": "250"})
     )
     assert error.retry_after == 0.25
+
+
+async def test_a_refused_connection_is_unavailable_not_slow() -> None:
+    with socket.socket() as unused:  # a port nothing listens on once closed
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    client = openai.AsyncOpenAI(
+        base_url=f"http://127.0.0.1:{port}/v1",
+        api_key="sk-test",
+        max_retries=0,
+        http_client=openai.DefaultAioHttpClient(),
+    )
+    async with client:
+        with pytest.raises(openai.OpenAIError) as raised:
+            await client.images.generate(model="gpt-image-1-mini", prompt="a lighthouse", timeout=5)
+    error = translate_provider_error(raised.value)
+    assert isinstance(error, ProviderUnavailableError), f"{type(raised.value).__name__} became {type(error).__name__}"

@@ -190,9 +190,9 @@ def translate_provider_error(exc: openai.OpenAIError) -> GenerationError:
     status = getattr(exc, "status_code", None)
     retry_after = _retry_after(exc) if isinstance(exc, openai.APIStatusError) else None
     error: GenerationError
-    if isinstance(exc, openai.APITimeoutError):
+    if isinstance(exc, openai.APITimeoutError) and not _never_connected(exc):
         error = ProviderTimeoutError("timed out", request_id=request_id)
-    elif isinstance(exc, openai.APIConnectionError):
+    elif isinstance(exc, openai.APIConnectionError):  # a timeout that never connected is one of these too
         error = ProviderUnavailableError("connection failed", request_id=request_id)
     elif isinstance(exc, openai.RateLimitError):
         if code == "insufficient_quota":
@@ -213,6 +213,17 @@ def translate_provider_error(exc: openai.OpenAIError) -> GenerationError:
     else:
         error = ImageRetrievalError(type(exc).__name__, request_id=request_id)
     return error
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """Whether a reported timeout was really a refused or failed connection: the SDK's aiohttp transport reports
+    every connection error as a connect timeout, but somewhere among the causes is an OS error that is not one."""
+    cause = exc.__cause__
+    while cause is not None:
+        if isinstance(cause, OSError) and not isinstance(cause, TimeoutError):
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def _log_provider_error(error: GenerationError, exc: openai.OpenAIError) -> None:
