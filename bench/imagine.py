@@ -9,7 +9,8 @@ fake Discord: when it sent INTERACTION_CREATE, and when the bot's callback or fi
 Prints:
   1. acknowledgement latency p50/p99 with N simultaneous /imagine, over several bursts after a warm-up one (and
      the peak RSS of the bot meanwhile);
-  2. completed jobs per second over several bursts of N simultaneous jobs with a zero-latency upstream;
+  2. completed jobs per second over several bursts of N simultaneous jobs with a zero-latency upstream, and the
+     bot's CPU time per job meanwhile (steadier than wall-clock figures on a shared machine);
   3. the bot's own overhead per job (end to end minus the upstream's latency), p50/p99, one job at a time.
 """
 
@@ -35,6 +36,12 @@ REPO = Path(__file__).resolve().parents[1]
 def percentile(sorted_values: list[float], fraction: float) -> float:
     """Nearest-rank percentile of already sorted values."""
     return sorted_values[min(len(sorted_values) - 1, round(fraction * (len(sorted_values) - 1)))]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -124,10 +131,11 @@ async def run(members: int, latency: float, sequential: int, concurrency: int, r
         rss = peak_rss_mb(pid)
 
         openai_fake.latency = 0.0
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), cpu_seconds(pid)
         for round_ in range(rounds):
             await burst(discord_fake, members, 610000000000000000 + round_ * members)
         jobs_per_second = rounds * members / (time.perf_counter() - started)
+        cpu_per_job = (cpu_seconds(pid) - cpu_before) / (rounds * members)
 
         openai_fake.latency = latency
         overheads = []
@@ -145,6 +153,7 @@ async def run(members: int, latency: float, sequential: int, concurrency: int, r
     print(f"  p99                  {percentile(acks, 0.99) * 1000:.1f} ms")
     print(f"peak RSS of the bot:   {rss:.0f} MB ({members} jobs in flight)")
     print(f"throughput:            {jobs_per_second:.1f} jobs/s ({rounds} bursts of {members}, zero-latency upstream)")
+    print(f"  bot CPU per job      {cpu_per_job * 1000:.1f} ms (all its threads)")
     print(f"bot overhead per job, one at a time ({sequential} jobs, upstream {latency * 1000:.0f} ms):")
     print(f"  p50                  {statistics.median(overheads) * 1000:.1f} ms")
     print(f"  p99                  {percentile(overheads, 0.99) * 1000:.1f} ms")
