@@ -57,7 +57,7 @@ async def test_acknowledgements_that_start_later_never_hold_work_back() -> None:
     work = asyncio.create_task(gate.wait())
     await asyncio.sleep(0)  # the work is now waiting for the first acknowledgement only
     later = asyncio.create_task(acknowledge(later_sent))
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # a cooperative yield: the later acknowledgement begins while the work still waits
 
     first_sent.set()
     await first
