@@ -10,6 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.early_acks import EarlyAcknowledger
 from bot.generation import ImageJobRunner
 from bot.health import HEARTBEAT_INTERVAL_SECONDS, write_heartbeat
 from bot.modlog import ModLog
@@ -47,6 +48,7 @@ class Services:
     results: ResultsRepository
     progress_interval: float
     acknowledgements: AcknowledgementGate
+    early_acks: EarlyAcknowledger
 
 
 def services_of(interaction: discord.Interaction) -> Services:
@@ -58,7 +60,8 @@ class ImagineTree(app_commands.CommandTree["ImagineBot"]):
     """Command tree whose one error handler always answers privately and never shows exception text."""
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        """Every command answers in its member's language."""
+        """Every command answers in its member's language, and knows whether it was acknowledged early."""
+        await services_of(interaction).early_acks.adopt(interaction)
         use_locale(interaction)
         return True
 
@@ -84,7 +87,9 @@ class ImagineBot(commands.AutoShardedBot):
         self._heartbeat_task: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
-        """Load the feature cogs (with the command translator) and start the health heartbeat."""
+        """Load the feature cogs (with the command translator), hook early acknowledgements into the gateway, and
+        start the health heartbeat."""
+        self.services.early_acks.install(self)
         await self.tree.set_translator(CatalogueTranslator())
         for extension in EXTENSIONS:
             await self.load_extension(extension)

@@ -14,6 +14,7 @@ import openai
 from bot.client import ImagineBot, Services
 from bot.command_sync import sync_commands_if_changed
 from bot.config import Settings
+from bot.early_acks import USER_AGENT, EarlyAcknowledger
 from bot.generation import ImageJobRunner
 from bot.health import heartbeat_path
 from bot.modlog import ModLog
@@ -22,6 +23,7 @@ from bot.services.capabilities import capabilities_for
 from bot.services.downloads import ImageDownloader
 from bot.services.images import ImageGenerator, RetryPolicy
 from bot.services.jobs import JobTracker
+from bot.services.keepalive import KeepAlivePool
 from bot.services.moderation_endpoint import ContentModerator
 from bot.services.moderation_policy import ModerationService
 from bot.services.queue import FairQueue
@@ -39,6 +41,8 @@ DOWNLOAD_TIMEOUT_SECONDS = 30.0
 # Docker waits 10 s between SIGTERM and SIGKILL; finish or cut running jobs well inside that.
 SHUTDOWN_GRACE_SECONDS = 6.0
 RESERVATION_SWEEP_SECONDS = 60.0
+# Discord drops an interaction not acknowledged within 3 s; an early acknowledgement's answer is awaited that long.
+EARLY_ACK_TIMEOUT_SECONDS = 3.0
 
 
 def point_rest_at(base_url: str) -> None:
@@ -100,6 +104,10 @@ async def serve(
         queue = FairQueue(capacity=settings.image_concurrency, per_member=settings.image_jobs_per_member)
         runner = ImageJobRunner(generator, quota, moderation, modlog, queue, safety_salt=await state.safety_salt())
         jobs = JobTracker()
+        acknowledgement_pool = await stack.enter_async_context(
+            KeepAlivePool(settings.discord_api_base_url, user_agent=USER_AGENT, timeout=EARLY_ACK_TIMEOUT_SECONDS)
+        )
+        acknowledgements = AcknowledgementGate()
         services = Services(
             runner=runner,
             quota=quota,
@@ -108,7 +116,8 @@ async def serve(
             jobs=jobs,
             results=ResultsRepository(database),
             progress_interval=settings.progress_edit_interval,
-            acknowledgements=AcknowledgementGate(),
+            acknowledgements=acknowledgements,
+            early_acks=EarlyAcknowledger(acknowledgement_pool, acknowledgements),
         )
         bot = await stack.enter_async_context(
             ImagineBot(services, heartbeat_file=heartbeat_path(settings.database_path))

@@ -1,13 +1,15 @@
 """``/imagine``: validate the options, then hand over to the public job path (moderation, quota, queue, result)."""
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.app_commands import Choice
 from discord.ext import commands
 
-from bot.services.capabilities import ModelCapabilities, Shape
+from bot.services.capabilities import ImageOptions, ModelCapabilities, Shape
+from bot.services.errors import BotError
 from bot.services.normalize import clean_prompt
 from cogs.results import run_public_job
 
@@ -50,11 +52,26 @@ class ImagineCog(commands.Cog):
         count: app_commands.Range[int, 1, 4] = 1,
     ) -> None:
         """Generate ``count`` pictures of ``prompt``; a bad option combination is answered privately at once."""
-        prompt = clean_prompt(prompt)
-        options = self._capabilities.resolve(prompt, Shape(size), quality, count)
+        prompt, options = self._resolve(prompt, size, quality, count)
         await run_public_job(interaction, prompt, options)
+
+    def makes_public_job(self, options: Mapping[str, Any]) -> bool:
+        """Whether raw /imagine options (from the gateway) pass the checks the command makes before its public job,
+        so it can be acknowledged publicly at once; otherwise it is answered as usual, privately."""
+        try:
+            size, count = options.get("size", Shape.SQUARE.value), options.get("count", 1)
+            self._resolve(options["prompt"], size, options.get("quality"), count)
+        except (LookupError, TypeError, ValueError, BotError):
+            return False
+        return True
+
+    def _resolve(self, prompt: str, size: str, quality: str | None, count: int) -> tuple[str, ImageOptions]:
+        prompt = clean_prompt(prompt)
+        return prompt, self._capabilities.resolve(prompt, Shape(size), quality, count)
 
 
 async def setup(bot: "ImagineBot") -> None:
     """Extension entry point: wires the cog to the bot's services."""
-    await bot.add_cog(ImagineCog(bot.services.runner.generator.capabilities))
+    cog = ImagineCog(bot.services.runner.generator.capabilities)
+    await bot.add_cog(cog)
+    bot.services.early_acks.acknowledge_publicly("imagine", cog.makes_public_job)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.client import Services, services_of
+from bot.early_acks import PLACEHOLDER_MESSAGE_ID
 from bot.embeds import result_embeds, result_files
 from bot.generation import Delivery, Job, seconds_left
 from bot.members import guild_of, member_ref
@@ -70,12 +71,11 @@ async def run_public_job(interaction: discord.Interaction, prompt: str, options:
     its buttons work from the moment anyone can see them.
     """
     services = services_of(interaction)
-    callback = None
-    if not interaction.response.is_done():
-        with services.acknowledgements.acknowledging():
-            callback = await interaction.response.defer(thinking=True)
-    message_id = callback.message_id if callback is not None else None
-    await services.acknowledgements.wait()
+    if interaction.response.is_done():  # acknowledged early, from the gateway
+        message_id = interaction.extras.get(PLACEHOLDER_MESSAGE_ID)
+    else:
+        callback = await interaction.response.defer(thinking=True)
+        message_id = callback.message_id if callback is not None else None
 
     async def post(delivery: Delivery) -> None:
         files = result_files(delivery.images, delivery.job_id)

@@ -1,76 +1,65 @@
-"""The gate that keeps job work behind acknowledgements still under way."""
+"""The gate that holds work back while acknowledgements come in a burst."""
 
 import asyncio
+from collections.abc import Callable
 
-import pytest
-
-from bot.services import acknowledgements
 from bot.services.acknowledgements import AcknowledgementGate
 
-
-async def test_work_waits_for_every_acknowledgement_under_way() -> None:
-    gate = AcknowledgementGate()
-    first_sent, second_sent = asyncio.Event(), asyncio.Event()
-
-    async def acknowledge(sent: asyncio.Event) -> None:
-        with gate.acknowledging():
-            await sent.wait()
-
-    acks = [asyncio.create_task(acknowledge(first_sent)), asyncio.create_task(acknowledge(second_sent))]
-    await asyncio.sleep(0)  # let both acknowledgements begin
-    work = asyncio.create_task(gate.wait())
-
-    first_sent.set()
-    await acks[0]
-    await asyncio.sleep(0)  # the waiter gets its turn, and must still be waiting
-    assert not work.done(), "one acknowledgement is still under way"
-
-    second_sent.set()
-    await acks[1]
-    await asyncio.wait_for(work, timeout=5)
+RUN_WITHIN = 5.0  # far beyond any quiet period used here: a bound for a broken gate, never a synchronisation
 
 
-async def test_a_lone_command_never_waits() -> None:
-    gate = AcknowledgementGate()
-    with gate.acknowledging():
-        pass
-    await asyncio.wait_for(gate.wait(), timeout=5)
+def recorder(done: list[str], name: str, finished: asyncio.Event | None = None) -> Callable[[], None]:
+    def work() -> None:
+        done.append(name)
+        if finished is not None:
+            finished.set()
+
+    return work
 
 
-async def test_a_failed_acknowledgement_does_not_hold_work_back() -> None:
-    gate = AcknowledgementGate()
-    with pytest.raises(ConnectionError), gate.acknowledging():
-        raise ConnectionError
-    await asyncio.wait_for(gate.wait(), timeout=5)
+async def test_work_outside_a_burst_runs_at_once() -> None:
+    gate = AcknowledgementGate(quiet_seconds=60)
+    done: list[str] = []
+    gate.after_burst(recorder(done, "before any acknowledgement"))
+    gate.sent()  # a lone acknowledgement is no burst
+    gate.after_burst(recorder(done, "after a lone one"))
+    assert done == ["before any acknowledgement", "after a lone one"]
 
 
-async def test_acknowledgements_that_start_later_never_hold_work_back() -> None:
-    gate = AcknowledgementGate()
-    first_sent, later_sent = asyncio.Event(), asyncio.Event()
+async def test_work_in_a_burst_waits_for_the_pause_and_keeps_its_order() -> None:
+    loop = asyncio.get_running_loop()
+    gate = AcknowledgementGate(quiet_seconds=0.05)
+    done: list[str] = []
+    finished = asyncio.Event()
+    gate.sent()
+    gate.sent()
+    gate.after_burst(recorder(done, "first"))
+    gate.sent()
+    last_sent = loop.time()
+    gate.after_burst(recorder(done, "second", finished))
+    assert done == [], "work arriving in a burst is held"
 
-    async def acknowledge(sent: asyncio.Event) -> None:
-        with gate.acknowledging():
-            await sent.wait()
-
-    first = asyncio.create_task(acknowledge(first_sent))
-    await asyncio.sleep(0)  # let it begin
-    work = asyncio.create_task(gate.wait())
-    await asyncio.sleep(0)  # the work is now waiting for the first acknowledgement only
-    later = asyncio.create_task(acknowledge(later_sent))
-    await asyncio.sleep(0)  # a cooperative yield: the later acknowledgement begins while the work still waits
-
-    first_sent.set()
-    await first
-    await asyncio.wait_for(work, timeout=5)
-    assert not later.done(), "the work went ahead while a later acknowledgement was still under way"
-    later_sent.set()
-    await later
+    await asyncio.wait_for(finished.wait(), RUN_WITHIN)
+    released = loop.time()
+    assert done == ["first", "second"]
+    assert released >= last_sent + 0.05 - 1e-6, "released before the acknowledgements had paused"
 
 
-async def test_a_stuck_acknowledgement_holds_work_back_only_until_discords_deadline(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(acknowledgements, "MAX_WAIT_SECONDS", 0.01)
-    gate = AcknowledgementGate()
-    with gate.acknowledging():
-        await asyncio.wait_for(gate.wait(), timeout=5)
+async def test_a_steady_stream_holds_work_back_no_longer_than_the_limit() -> None:
+    loop = asyncio.get_running_loop()
+    gate = AcknowledgementGate(quiet_seconds=60, max_wait_seconds=0.1)
+    done: list[str] = []
+    finished = asyncio.Event()
+
+    def keep_sending() -> None:  # an acknowledgement every 10 ms, far inside the 60 s quiet period
+        gate.sent()
+        if not finished.is_set():
+            loop.call_later(0.01, keep_sending)
+
+    keep_sending()
+    keep_sending()
+    held_at = loop.time()
+    gate.after_burst(recorder(done, "work", finished))
+    await asyncio.wait_for(finished.wait(), RUN_WITHIN)
+    assert loop.time() >= held_at + 0.1 - 1e-6
+    assert done == ["work"]

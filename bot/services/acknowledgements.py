@@ -1,53 +1,60 @@
-"""Acknowledgements before work: under a burst of commands, each member's "thinking…" goes out first."""
+"""Acknowledgements first: under a burst of commands, every member's "thinking…" goes out before other work."""
 
 import asyncio
-import heapq
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
 
-# Past Discord's 3-second deadline an acknowledgement has failed anyway; work never waits longer for one.
+# Acknowledgements closer together than this make a burst; a pause this long ends it.
+QUIET_SECONDS = 0.02
+# Past Discord's 3-second deadline an acknowledgement has failed anyway; nothing waits longer for a burst to end.
 MAX_WAIT_SECONDS = 3.0
 
 
 class AcknowledgementGate:
-    """Numbers acknowledgements as they start; :meth:`wait` holds work back until those already under way are sent.
+    """Holds work back while acknowledgements come in a burst, until they pause for ``quiet_seconds``.
 
-    Interactions that arrive together are parsed one after another on the event loop, and each job's first steps
-    (moderation, storage, uploads) would otherwise take turns with the acknowledgements still to be sent. A job
-    waits only for acknowledgements that started before it asked, never for later ones, so a steady stream of
-    commands cannot starve it. A lone command never waits: its own acknowledgement is done.
+    Interactions that arrive together are read one after another on the event loop, and while other work runs no
+    further interaction is read. Building an interaction, dispatching it and starting its job take many times
+    longer than acknowledging it, so without the gate the acknowledgements at the end of a burst would wait for all
+    of that for every command before them. Work outside a burst runs at once; held work runs in the order it came,
+    at the latest ``max_wait_seconds`` after the first of it was held.
     """
 
-    def __init__(self) -> None:
-        self._started = 0
-        self._under_way: dict[int, None] = {}  # by number, in order of starting: the first is the oldest
-        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []  # heap: (last number to wait for, id, …)
+    def __init__(self, quiet_seconds: float = QUIET_SECONDS, max_wait_seconds: float = MAX_WAIT_SECONDS) -> None:
+        self._quiet_seconds = quiet_seconds
+        self._max_wait_seconds = max_wait_seconds
+        self._last_sent = float("-inf")
+        self._in_burst = False  # the latest acknowledgement came within the quiet period of the one before
+        self._held: list[Callable[[], object]] = []
+        self._first_held_at = 0.0
+        self._timer: asyncio.TimerHandle | None = None
 
-    @contextmanager
-    def acknowledging(self) -> Iterator[None]:
-        """Mark the enclosed acknowledgement as under way."""
-        self._started += 1
-        number = self._started
-        self._under_way[number] = None
-        try:
-            yield
-        finally:
-            del self._under_way[number]
-            self._release_waiters()
+    def sent(self) -> None:
+        """Note an acknowledgement that has just been sent."""
+        now = asyncio.get_running_loop().time()
+        self._in_burst = now - self._last_sent < self._quiet_seconds
+        self._last_sent = now
 
-    async def wait(self) -> None:
-        """Return once every acknowledgement under way now is done (or after :data:`MAX_WAIT_SECONDS`)."""
-        if not self._under_way:
+    def after_burst(self, work: Callable[[], object]) -> None:
+        """Run ``work`` now, or once the burst of acknowledgements under way pauses."""
+        now = asyncio.get_running_loop().time()
+        if not self._held and not (self._in_burst and now - self._last_sent < self._quiet_seconds):
+            work()
             return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiters, (self._started, id(waiter), waiter))
-        with suppress(TimeoutError):
-            async with asyncio.timeout(MAX_WAIT_SECONDS):
-                await waiter
+        if not self._held:
+            self._first_held_at = now
+            self._arm()
+        self._held.append(work)
 
-    def _release_waiters(self) -> None:
-        oldest = next(iter(self._under_way), self._started + 1)
-        while self._waiters and self._waiters[0][0] < oldest:
-            _, _, waiter = heapq.heappop(self._waiters)
-            if not waiter.done():  # a waiter that gave up is cancelled already
-                waiter.set_result(None)
+    def _arm(self) -> None:
+        due = min(self._last_sent + self._quiet_seconds, self._first_held_at + self._max_wait_seconds)
+        self._timer = asyncio.get_running_loop().call_at(due, self._check)
+
+    def _check(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if now - self._last_sent < self._quiet_seconds and now - self._first_held_at < self._max_wait_seconds:
+            self._arm()  # more acknowledgements came meanwhile
+        else:
+            self._timer = None
+            held, self._held = self._held, []
+            for work in held:
+                work()

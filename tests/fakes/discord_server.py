@@ -453,6 +453,7 @@ class FakeDiscord:
         self.forbidden_channels: set[int] = set()  # channels where the bot lacks Send Messages
         self._contract: ApiContract | NoContract = discord_contract() if check_contracts else NoContract()
         self.ack_deadline: float | None = ACK_DEADLINE_SECONDS  # None: accept late interaction callbacks
+        self.failing_callbacks = 0  # this many interaction callbacks from now on are answered 503, and not applied
         self.guilds: dict[int, FakeGuild] = {}
         self.guild_premium_tier: dict[int, int] = {}
         self.identifies: list[dict[str, Any]] = []
@@ -1597,6 +1598,9 @@ class FakeDiscord:
         record = self.interactions.get(int(call.params["interaction_id"]))
         if record is None or record.token != call.params["interaction_token"]:
             raise _ApiError(404, 10062, "Unknown interaction", f"{where}: unknown interaction or token")
+        if self.failing_callbacks:
+            self.failing_callbacks -= 1
+            raise _ApiError(503, 0, "upstream connect error")
         if record.callbacks:
             note = f"{where}: second callback for interaction {record.id} (Discord answers 40060)"
             raise _ApiError(400, 40060, "Interaction has already been acknowledged.", note)
@@ -1629,6 +1633,8 @@ class FakeDiscord:
                 info["response_message_id"] = str(record.message.id)
                 resource = {"type": 7, "message": self.message_payload(record.message)}
         record.callbacks.append(callback)
+        if call.query.get("with_response", "false").lower() not in ("true", "1"):
+            return _Reply(204, None)
         return _Reply(200, {"interaction": info} | ({"resource": resource} if resource else {}))
 
     def _response_message(

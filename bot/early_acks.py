@@ -1,0 +1,123 @@
+"""Public "thinking…" for chosen commands straight from the gateway, before discord.py builds the interaction.
+
+Under a burst of commands each one cost the bot a few hundred microseconds between its gateway event and its
+handler's ``defer`` (building the ``Interaction``, the tree's dispatch, an aiohttp request), so the last of 200
+waited for all of that for the 199 before it. Here the acknowledgement is written on a kept-alive connection while
+the event is parsed; discord.py's own handling follows once the burst pauses (:class:`AcknowledgementGate`), and the
+command tree's check records the acknowledgement on the interaction (:meth:`EarlyAcknowledger.adopt`).
+
+Two private parts of discord.py are used, both exercised by the end-to-end tests: the gateway's table of event
+parsers, and the interaction response's record of how it was answered. Without the first, commands are deferred
+the usual way, as they are after any early acknowledgement that fails.
+"""
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import discord
+import httptools
+
+from bot.services.acknowledgements import AcknowledgementGate
+from bot.services.keepalive import HttpAnswer, KeepAlivePool
+
+if TYPE_CHECKING:
+    import asyncio
+
+log = logging.getLogger(__name__)
+
+# ``Interaction.extras`` key: the message id of an early acknowledgement's placeholder, when Discord gave it.
+PLACEHOLDER_MESSAGE_ID = "placeholder_message_id"
+USER_AGENT = (
+    f"DiscordBot (https://github.com/Rapptz/discord.py {discord.__version__}) "
+    f"Python/{sys.version_info[0]}.{sys.version_info[1]} httptools/{httptools.__version__}"
+)
+
+_APPLICATION_COMMAND = 2
+_CHAT_INPUT = 1
+_DEFERRED_PUBLICLY = json.dumps({"type": discord.InteractionResponseType.deferred_channel_message.value}).encode()
+
+EarlyCheck = Callable[[Mapping[str, Any]], bool]
+"""Given a slash command's options by name (raw gateway values), whether it is to be acknowledged publicly."""
+
+
+class EarlyAcknowledger:
+    """Acknowledges registered guild slash commands publicly from the gateway parser, on ``pool``."""
+
+    def __init__(self, pool: KeepAlivePool, gate: AcknowledgementGate) -> None:
+        self._pool = pool
+        self._gate = gate
+        self._commands: dict[str, EarlyCheck] = {}
+        self._pending: dict[int, asyncio.Future[HttpAnswer]] = {}
+
+    def acknowledge_publicly(self, command: str, check: EarlyCheck) -> None:
+        """Acknowledge ``/command`` publicly as it arrives, whenever ``check`` passes its options."""
+        self._commands[command] = check
+
+    def install(self, client: discord.Client) -> None:
+        """Hook into ``client``'s gateway parser for INTERACTION_CREATE (before it connects)."""
+        parsers: dict[str, Callable[[Any], None]] | None = getattr(
+            getattr(client, "_connection", None), "parsers", None
+        )
+        if parsers is None or "INTERACTION_CREATE" not in parsers:
+            log.warning("This discord.py has no INTERACTION_CREATE parser to hook; commands are deferred as usual")
+            return
+        parse = parsers["INTERACTION_CREATE"]
+
+        def acknowledge_then_parse(data: Any) -> None:
+            try:
+                acknowledged = self._acknowledge_early(data)
+            except Exception:
+                # An exception here would end the gateway connection; the usual defer still follows.
+                log.exception("Could not acknowledge an interaction early")
+                acknowledged = False
+            if acknowledged:
+                self._gate.after_burst(lambda: parse(data))
+            else:
+                parse(data)
+
+        parsers["INTERACTION_CREATE"] = acknowledge_then_parse
+
+    async def adopt(self, interaction: discord.Interaction) -> None:
+        """Once the early acknowledgement of ``interaction`` (if any) is answered, record it in discord.py.
+
+        After a failed one the interaction is left unanswered, so the command's own ``defer`` sends it again.
+        """
+        answer = self._pending.pop(interaction.id, None)
+        if answer is None:
+            return
+        try:
+            result = await answer  # the pool's own timeout bounds the wait
+        except (OSError, TimeoutError) as exc:
+            log.warning("Early acknowledgement of %s failed (%r); deferring it as usual", interaction.id, exc)
+            return
+        if not 200 <= result.status < 300:
+            log.warning("Early acknowledgement of %s got HTTP %s; deferring it as usual", interaction.id, result.status)
+            return
+        # discord.py has no public way to learn of an acknowledgement it did not send itself.
+        interaction.response._response_type = discord.InteractionResponseType.deferred_channel_message
+        interaction.extras[PLACEHOLDER_MESSAGE_ID] = _placeholder_id(result.body)
+
+    def _acknowledge_early(self, data: Any) -> bool:
+        if data.get("type") != _APPLICATION_COMMAND or "guild_id" not in data:
+            return False
+        command = data.get("data") or {}
+        check = self._commands.get(command.get("name"))
+        if check is None or command.get("type", _CHAT_INPUT) != _CHAT_INPUT:
+            return False
+        if not check({option["name"]: option.get("value") for option in command.get("options", ())}):
+            return False
+        path = f"/interactions/{data['id']}/{quote(data['token'], safe='')}/callback?with_response=true"
+        self._pending[int(data["id"])] = self._pool.post_json(path, _DEFERRED_PUBLICLY)
+        self._gate.sent()
+        return True
+
+
+def _placeholder_id(body: bytes) -> int | None:
+    try:
+        return int(json.loads(body)["interaction"]["response_message_id"])
+    except (ValueError, KeyError, TypeError):
+        return None
