@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import json
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -439,6 +440,32 @@ async def test_late_acknowledgements_are_refused(fake: FakeDiscord) -> None:
     assert record.callbacks == []
     (violation,) = fake.contract_violations
     assert "answered after" in violation
+
+
+async def test_a_callback_returns_its_message_only_when_asked_and_can_be_made_to_fail(fake: FakeDiscord) -> None:
+    bot = new_bot()
+
+    @bot.tree.command(description="Answered from outside discord.py")
+    async def quiet(interaction: discord.Interaction) -> None:
+        pass
+
+    async with running(bot, fake), aiohttp.ClientSession() as http:
+        await synced(bot, fake)
+        fake.failing_callbacks = 1
+        answers = []
+        for query in ("?with_response=true", "?with_response=true", ""):
+            record = await fake.invoke_slash("quiet")
+            url = f"{fake.api_base_url}/interactions/{record.id}/{record.token}/callback{query}"
+            async with http.post(url, json={"type": 5}) as response:
+                answers.append((response.status, await response.read(), record))
+
+    (failed, _, unanswered), (with_body, body, answered), (no_content, empty, _) = answers
+    assert failed == 503
+    assert unanswered.callbacks == [], "a failed callback is not applied"
+    assert with_body == 200
+    assert json.loads(body)["interaction"]["response_message_id"] == str(answered.original.id)
+    assert (no_content, empty) == (204, b"")
+    assert fake.contract_violations == []
 
 
 async def test_typed_options_arrive_resolved(fake: FakeDiscord) -> None:
