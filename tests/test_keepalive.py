@@ -235,6 +235,17 @@ async def test_a_refused_connection_fails_with_an_os_error() -> None:
             await pool.post_json("/x", b"{}")
 
 
+async def test_closing_the_pool_fails_a_request_still_connecting() -> None:
+    with listening_socket() as listener:  # accepts TCP, never answers the TLS handshake
+        pool = KeepAlivePool(f"https://127.0.0.1:{listener.getsockname()[1]}", user_agent="t", timeout=60)
+        connecting = pool.post_json("/x", b"{}")
+        server_side, _ = await asyncio.wait_for(asyncio.get_running_loop().sock_accept(listener), WAIT)
+        with server_side:
+            await pool.aclose()
+            with pytest.raises(ConnectionError):
+                await asyncio.wait_for(connecting, WAIT)
+
+
 async def test_a_closed_pool_fails_requests_instead_of_sending_them() -> None:
     with listening_socket() as listener:
         pool = KeepAlivePool(f"http://127.0.0.1:{listener.getsockname()[1]}", user_agent="t", timeout=WAIT)

@@ -137,8 +137,11 @@ class KeepAlivePool:
             _fail(answer, exc)
             self._next_waiting_on_new_connection()
             return
+        except asyncio.CancelledError:  # the pool is closing
+            _fail(answer, ConnectionError("the connection pool closed"))
+            raise
         if answer.done():  # timed out or cancelled while connecting: the connection serves the next request
-            self.release(connection)
+            self._reusable(connection)
         else:
             connection.send(request, answer)
 
@@ -149,11 +152,11 @@ class KeepAlivePool:
                 self._open(request, answer)
                 return
 
-    def adopt(self, connection: "_Connection") -> None:
+    def _opened(self, connection: "_Connection") -> None:
         """A new connection is open (called by the connection)."""
         self._connections.add(connection)
 
-    def release(self, connection: "_Connection") -> None:
+    def _reusable(self, connection: "_Connection") -> None:
         """``connection`` has been answered and may carry another request (called by the connection)."""
         while self._waiting:
             request, answer = self._waiting.popleft()
@@ -166,7 +169,7 @@ class KeepAlivePool:
         connection.idle_since = time.monotonic()
         self._idle.append(connection)
 
-    def forget(self, connection: "_Connection") -> None:
+    def _gone(self, connection: "_Connection") -> None:
         """``connection`` is gone (called by the connection)."""
         self._connections.discard(connection)
         if connection in self._idle:
@@ -209,7 +212,7 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)  # noqa: S101 - create_connection makes stream transports
         self._transport = transport
-        self._pool.adopt(self)
+        self._pool._opened(self)
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -220,7 +223,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._fail(ConnectionResetError("the connection closed before the response was complete"))
-        self._pool.forget(self)
+        self._pool._gone(self)
 
     # httptools callbacks
 
@@ -232,7 +235,7 @@ class _Connection(asyncio.Protocol):
         if answer is not None and not answer.done():
             answer.set_result(HttpAnswer(self._parser.get_status_code(), b"".join(self._body)))
         if answer is not None and self._parser.should_keep_alive():
-            self._pool.release(self)
+            self._pool._reusable(self)
         else:  # the server closes it, or it answered a request nobody made
             self.close()
 
