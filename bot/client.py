@@ -15,7 +15,6 @@ from bot.generation import ImageJobRunner
 from bot.health import HEARTBEAT_INTERVAL_SECONDS, write_heartbeat
 from bot.modlog import ModLog
 from bot.replies import explain
-from bot.services.acknowledgements import AcknowledgementGate
 from bot.services.jobs import JobTracker
 from bot.services.moderation_policy import ModerationService
 from bot.services.quota import QuotaService
@@ -47,7 +46,6 @@ class Services:
     jobs: JobTracker
     results: ResultsRepository
     progress_interval: float
-    acknowledgements: AcknowledgementGate
     early_acks: EarlyAcknowledger
 
 

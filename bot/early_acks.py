@@ -45,41 +45,42 @@ EarlyCheck = Callable[[Mapping[str, Any]], bool]
 
 
 class EarlyAcknowledger:
-    """Acknowledges registered guild slash commands publicly from the gateway parser, on ``pool``."""
+    """Acknowledges registered guild slash commands publicly from the gateway parser, on ``pool``.
+
+    discord.py's handling of an acknowledged interaction goes through ``gate``, but never after any later gateway
+    event (held interactions are handed over first), and at once if its acknowledgement fails.
+    """
 
     def __init__(self, pool: KeepAlivePool, gate: AcknowledgementGate) -> None:
         self._pool = pool
         self._gate = gate
         self._commands: dict[str, EarlyCheck] = {}
         self._pending: dict[int, asyncio.Future[HttpAnswer]] = {}
+        self._parsers: dict[str, Callable[[Any], None]] = {}
+        self._originals: dict[str, Callable[[Any], None]] = {}
 
     def acknowledge_publicly(self, command: str, check: EarlyCheck) -> None:
         """Acknowledge ``/command`` publicly as it arrives, whenever ``check`` passes its options."""
         self._commands[command] = check
 
     def install(self, client: discord.Client) -> None:
-        """Hook into ``client``'s gateway parser for INTERACTION_CREATE (before it connects)."""
+        """Hook into ``client``'s gateway event parsers (before it connects)."""
         parsers: dict[str, Callable[[Any], None]] | None = getattr(
             getattr(client, "_connection", None), "parsers", None
         )
         if parsers is None or "INTERACTION_CREATE" not in parsers:
             log.warning("This discord.py has no INTERACTION_CREATE parser to hook; commands are deferred as usual")
             return
-        parse = parsers["INTERACTION_CREATE"]
+        self._parsers, self._originals = parsers, dict(parsers)
+        for event, parse in self._originals.items():
+            parsers[event] = (
+                self._interaction_parser(parse) if event == "INTERACTION_CREATE" else self._after_held(parse)
+            )
 
-        def acknowledge_then_parse(data: Any) -> None:
-            try:
-                acknowledged = self._acknowledge_early(data)
-            except Exception:
-                # An exception here would end the gateway connection; the usual defer still follows.
-                log.exception("Could not acknowledge an interaction early")
-                acknowledged = False
-            if acknowledged:
-                self._gate.after_burst(lambda: parse(data))
-            else:
-                parse(data)
-
-        parsers["INTERACTION_CREATE"] = acknowledge_then_parse
+    def stop(self) -> None:
+        """Acknowledge nothing more early, and hand every held interaction to discord.py now (at shutdown)."""
+        self._parsers.update(self._originals)
+        self._gate.flush()
 
     async def adopt(self, interaction: discord.Interaction) -> None:
         """Once the early acknowledgement of ``interaction`` (if any) is answered, record it in discord.py.
@@ -94,26 +95,73 @@ class EarlyAcknowledger:
         except (OSError, TimeoutError) as exc:
             log.warning("Early acknowledgement of %s failed (%r); deferring it as usual", interaction.id, exc)
             return
-        if not 200 <= result.status < 300:
+        if not _succeeded(answer):
             log.warning("Early acknowledgement of %s got HTTP %s; deferring it as usual", interaction.id, result.status)
             return
-        # discord.py has no public way to learn of an acknowledgement it did not send itself.
-        interaction.response._response_type = discord.InteractionResponseType.deferred_channel_message
-        interaction.extras[PLACEHOLDER_MESSAGE_ID] = _placeholder_id(result.body)
+        mark_deferred_publicly(interaction, _placeholder_id(result.body))
 
-    def _acknowledge_early(self, data: Any) -> bool:
+    def _interaction_parser(self, parse: Callable[[Any], None]) -> Callable[[Any], None]:
+        def acknowledge_then_parse(data: Any) -> None:
+            try:
+                answer = self._acknowledge_early(data)
+            except Exception:
+                # An exception here would end the gateway connection; the usual defer still follows.
+                log.exception("Could not acknowledge an interaction early")
+                answer = None
+            if answer is None:
+                parse(data)
+                return
+            handover = _Once(parse, data)
+            # A failed acknowledgement is sent again by the command's own defer: that must not wait for the burst.
+            answer.add_done_callback(lambda done: handover() if not _succeeded(done) else None)
+            self._gate.acknowledged(handover)
+
+        return acknowledge_then_parse
+
+    def _after_held(self, parse: Callable[[Any], None]) -> Callable[[Any], None]:
+        def in_order(data: Any) -> None:
+            self._gate.flush()  # a held interaction came first, so discord.py sees it first
+            parse(data)
+
+        return in_order
+
+    def _acknowledge_early(self, data: Any) -> "asyncio.Future[HttpAnswer] | None":
         if data.get("type") != _APPLICATION_COMMAND or "guild_id" not in data:
-            return False
+            return None
         command = data.get("data") or {}
         check = self._commands.get(command.get("name"))
         if check is None or command.get("type", _CHAT_INPUT) != _CHAT_INPUT:
-            return False
+            return None
         if not check({option["name"]: option.get("value") for option in command.get("options", ())}):
-            return False
-        path = f"/interactions/{data['id']}/{quote(data['token'], safe='')}/callback?with_response=true"
-        self._pending[int(data["id"])] = self._pool.post_json(path, _DEFERRED_PUBLICLY)
-        self._gate.sent()
-        return True
+            return None
+        interaction_id = int(data["id"])
+        path = f"/interactions/{interaction_id}/{quote(data['token'], safe='')}/callback?with_response=true"
+        answer = self._pending[interaction_id] = self._pool.post_json(path, _DEFERRED_PUBLICLY)
+        return answer
+
+
+def mark_deferred_publicly(interaction: discord.Interaction, placeholder_id: int | None) -> None:
+    """Record on ``interaction`` that a public "thinking…" answered it, though discord.py did not send it."""
+    # discord.py has no public way to learn of an acknowledgement it did not send itself.
+    interaction.response._response_type = discord.InteractionResponseType.deferred_channel_message
+    interaction.extras[PLACEHOLDER_MESSAGE_ID] = placeholder_id
+
+
+class _Once:
+    """``parse(data)``, run the first time it is called only."""
+
+    def __init__(self, parse: Callable[[Any], None], data: Any) -> None:
+        self._parse: Callable[[Any], None] | None = parse
+        self._data = data
+
+    def __call__(self) -> None:
+        parse, self._parse = self._parse, None
+        if parse is not None:
+            parse(self._data)
+
+
+def _succeeded(answer: "asyncio.Future[HttpAnswer]") -> bool:
+    return not answer.cancelled() and answer.exception() is None and 200 <= answer.result().status < 300
 
 
 def _placeholder_id(body: bytes) -> int | None:

@@ -41,8 +41,9 @@ DOWNLOAD_TIMEOUT_SECONDS = 30.0
 # Docker waits 10 s between SIGTERM and SIGKILL; finish or cut running jobs well inside that.
 SHUTDOWN_GRACE_SECONDS = 6.0
 RESERVATION_SWEEP_SECONDS = 60.0
-# Discord drops an interaction not acknowledged within 3 s; an early acknowledgement's answer is awaited that long.
-EARLY_ACK_TIMEOUT_SECONDS = 3.0
+# Discord drops an interaction not acknowledged within 3 s: an early acknowledgement gets half of that, so that after
+# a failure the usual defer can still arrive in time.
+EARLY_ACK_TIMEOUT_SECONDS = 1.5
 
 
 def point_rest_at(base_url: str) -> None:
@@ -107,7 +108,7 @@ async def serve(
         acknowledgement_pool = await stack.enter_async_context(
             KeepAlivePool(settings.discord_api_base_url, user_agent=USER_AGENT, timeout=EARLY_ACK_TIMEOUT_SECONDS)
         )
-        acknowledgements = AcknowledgementGate()
+        early_acks = EarlyAcknowledger(acknowledgement_pool, AcknowledgementGate())
         services = Services(
             runner=runner,
             quota=quota,
@@ -116,8 +117,7 @@ async def serve(
             jobs=jobs,
             results=ResultsRepository(database),
             progress_interval=settings.progress_edit_interval,
-            acknowledgements=acknowledgements,
-            early_acks=EarlyAcknowledger(acknowledgement_pool, acknowledgements),
+            early_acks=early_acks,
         )
         bot = await stack.enter_async_context(
             ImagineBot(services, heartbeat_file=heartbeat_path(settings.database_path))
@@ -128,7 +128,7 @@ async def serve(
             bot.tree, state, application_id=bot.application_id, guild_ids=settings.command_guild_ids
         )
         _settle_the_heap()
-        await _run_until_shutdown(bot, shutdown, lambda: jobs.drain(shutdown_grace))
+        await _run_until_shutdown(bot, shutdown, lambda: _wind_down(early_acks, jobs, shutdown_grace))
 
 
 def _settle_the_heap() -> None:
@@ -149,6 +149,13 @@ async def _sweep_reservations(quota: QuotaService) -> None:
         except Exception:
             # A failed sweep (a full disk, say) must not end sweeping: the next one may succeed.
             log.exception("Releasing expired reservations failed")
+
+
+async def _wind_down(early_acks: EarlyAcknowledger, jobs: JobTracker, grace: float) -> None:
+    # Commands held in a burst reach their handlers now, and later ones take discord.py's usual path, so each
+    # member is answered (if only with "shutting down") while the connections are still open.
+    early_acks.stop()
+    await jobs.drain(grace)
 
 
 async def _run_until_shutdown(bot: ImagineBot, shutdown: asyncio.Event, drain: Callable[[], Awaitable[object]]) -> None:

@@ -17,13 +17,11 @@ def recorder(done: list[str], name: str, finished: asyncio.Event | None = None) 
     return work
 
 
-async def test_work_outside_a_burst_runs_at_once() -> None:
+async def test_work_after_a_lone_acknowledgement_runs_at_once() -> None:
     gate = AcknowledgementGate(quiet_seconds=60)
     done: list[str] = []
-    gate.after_burst(recorder(done, "before any acknowledgement"))
-    gate.sent()  # a lone acknowledgement is no burst
-    gate.after_burst(recorder(done, "after a lone one"))
-    assert done == ["before any acknowledgement", "after a lone one"]
+    gate.acknowledged(recorder(done, "lone"))
+    assert done == ["lone"]
 
 
 async def test_work_in_a_burst_waits_for_the_pause_and_keeps_its_order() -> None:
@@ -31,18 +29,15 @@ async def test_work_in_a_burst_waits_for_the_pause_and_keeps_its_order() -> None
     gate = AcknowledgementGate(quiet_seconds=0.05)
     done: list[str] = []
     finished = asyncio.Event()
-    gate.sent()
-    gate.sent()
-    gate.after_burst(recorder(done, "first"))
-    gate.sent()
+    gate.acknowledged(recorder(done, "first"))
+    gate.acknowledged(recorder(done, "second"))
+    gate.acknowledged(recorder(done, "third", finished))
     last_sent = loop.time()
-    gate.after_burst(recorder(done, "second", finished))
-    assert done == [], "work arriving in a burst is held"
+    assert done == ["first"], "work after the first acknowledgement of a burst is held"
 
     await asyncio.wait_for(finished.wait(), RUN_WITHIN)
-    released = loop.time()
-    assert done == ["first", "second"]
-    assert released >= last_sent + 0.05 - 1e-6, "released before the acknowledgements had paused"
+    assert done == ["first", "second", "third"]
+    assert loop.time() >= last_sent + 0.05 - 1e-6, "released before the acknowledgements had paused"
 
 
 async def test_a_steady_stream_holds_work_back_no_longer_than_the_limit() -> None:
@@ -51,15 +46,31 @@ async def test_a_steady_stream_holds_work_back_no_longer_than_the_limit() -> Non
     done: list[str] = []
     finished = asyncio.Event()
 
-    def keep_sending() -> None:  # an acknowledgement every 10 ms, far inside the 60 s quiet period
-        gate.sent()
+    def keep_acknowledging() -> None:  # an acknowledgement every 10 ms, far inside the 60 s quiet period
+        gate.acknowledged(lambda: None)
         if not finished.is_set():
-            loop.call_later(0.01, keep_sending)
+            loop.call_later(0.01, keep_acknowledging)
 
-    keep_sending()
-    keep_sending()
+    keep_acknowledging()
     held_at = loop.time()
-    gate.after_burst(recorder(done, "work", finished))
+    gate.acknowledged(recorder(done, "work", finished))
     await asyncio.wait_for(finished.wait(), RUN_WITHIN)
     assert loop.time() >= held_at + 0.1 - 1e-6
     assert done == ["work"]
+
+
+async def test_flush_runs_held_work_now_and_one_failure_stops_none_of_the_rest() -> None:
+    gate = AcknowledgementGate(quiet_seconds=60)
+    done: list[str] = []
+
+    def failing() -> None:
+        raise RuntimeError("a broken handler")
+
+    gate.acknowledged(recorder(done, "lone"))
+    gate.acknowledged(failing)
+    gate.acknowledged(recorder(done, "after the failure"))
+    assert done == ["lone"]
+    gate.flush()
+    assert done == ["lone", "after the failure"]
+    gate.flush()  # nothing left: nothing runs twice
+    assert done == ["lone", "after the failure"]

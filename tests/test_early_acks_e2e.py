@@ -3,6 +3,8 @@
 import asyncio
 import functools
 import logging
+from types import SimpleNamespace
+from typing import Any
 
 import discord
 import pytest
@@ -18,6 +20,8 @@ from tests.helpers import DEFERRED_CHANNEL_MESSAGE, EPHEMERAL, imagine, is_resul
 
 WAIT = 5.0  # a bound for a broken path, never a synchronisation
 QUIET = 1.0
+# A quiet period no pause between dispatches can reach, however slow the machine: a burst stays one burst.
+SLOW_GATE = functools.partial(AcknowledgementGate, quiet_seconds=QUIET, max_wait_seconds=10 * QUIET)
 
 
 async def test_imagine_is_acknowledged_before_discord_py_hands_it_to_any_of_our_code(
@@ -66,8 +70,7 @@ async def test_an_early_acknowledgement_that_fails_is_sent_again_the_usual_way(
 async def test_a_burst_is_acknowledged_in_full_before_its_jobs_start(
     start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A quiet period no pause between dispatches can reach, however slow the machine: the burst stays one burst.
-    monkeypatch.setattr("bot.runner.AcknowledgementGate", functools.partial(AcknowledgementGate, quiet_seconds=QUIET))
+    monkeypatch.setattr("bot.runner.AcknowledgementGate", SLOW_GATE)
     await start_bot()
     members = [FakeUser(id=700000000000000000 + i, name=f"b{i}") for i in range(20)]
     records = await asyncio.gather(*(imagine(fake_discord, f"burst {m.name}", user=m) for m in members))
@@ -81,6 +84,81 @@ async def test_a_burst_is_acknowledged_in_full_before_its_jobs_start(
     held = [prompts_checked_at[f"burst {m.name}"] for m in members[1:]]
     assert min(held) - last_ack > QUIET / 2, "a job started before the burst of acknowledgements had paused"
     assert all(len(r.callbacks) == 1 for r in records)
+
+
+async def test_an_early_acknowledgement_whose_answer_was_lost_counts_as_sent(
+    running_bot: RunningBot, fake_discord: FakeDiscord
+) -> None:
+    fake_discord.lost_callback_answers = 1
+    record = await imagine(fake_discord, "did it arrive?")
+    await wait_for_result(fake_discord, record)
+
+    (ack,) = record.callbacks
+    assert ack.type == DEFERRED_CHANNEL_MESSAGE
+    # The usual defer went out again after the lost answer, and Discord's 40060 told the bot the first had landed.
+    (violation,) = fake_discord.contract_violations
+    assert "second callback" in violation
+    fake_discord.contract_violations.clear()
+
+
+async def test_a_failed_early_acknowledgement_in_a_burst_is_sent_again_without_waiting_for_the_burst(
+    start_bot: StartBot, fake_discord: FakeDiscord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.runner.AcknowledgementGate", SLOW_GATE)
+    await start_bot()
+    first = await imagine(fake_discord, "first", user=FakeUser(id=710000000000000001, name="one"))
+    await fake_discord.wait_for(lambda: bool(first.callbacks))
+    fake_discord.failing_callbacks = 1
+    second = await imagine(fake_discord, "second", user=FakeUser(id=710000000000000002, name="two"))  # a burst now
+    await fake_discord.wait_for(lambda: bool(second.callbacks))
+    assert second.callbacks[0].received_at - second.dispatched_at < QUIET / 2, "the retry waited for the burst"
+    await wait_for_result(fake_discord, first)
+    await wait_for_result(fake_discord, second)
+
+
+def hookable_client(parsed: list[str]) -> SimpleNamespace:
+    """Just what install() needs of a discord.py client: its table of gateway event parsers."""
+    return SimpleNamespace(
+        _connection=SimpleNamespace(
+            parsers={
+                "INTERACTION_CREATE": lambda data: parsed.append(data["token"]),
+                "GUILD_UPDATE": lambda data: parsed.append("guild update"),
+            }
+        )
+    )
+
+
+def slash(interaction_id: int) -> dict[str, Any]:
+    return {
+        "id": str(interaction_id),
+        "token": f"token-{interaction_id}",
+        "type": 2,
+        "guild_id": "1",
+        "data": {"name": "imagine", "type": 1, "options": [{"name": "prompt", "value": "x"}]},
+    }
+
+
+async def test_held_interactions_reach_discord_py_before_any_later_gateway_event_and_at_shutdown() -> None:
+    parsed: list[str] = []
+    client = hookable_client(parsed)
+    async with KeepAlivePool("http://127.0.0.1:9", user_agent="t", timeout=WAIT) as pool:
+        acknowledger = EarlyAcknowledger(pool, AcknowledgementGate(quiet_seconds=60))
+        acknowledger.acknowledge_publicly("imagine", lambda options: True)
+        acknowledger.install(client)  # type: ignore[arg-type]
+        parsers = client._connection.parsers
+        for interaction_id in (1, 2, 3):
+            parsers["INTERACTION_CREATE"](slash(interaction_id))
+        assert parsed == ["token-1"], "the burst's later interactions are held"
+        parsers["GUILD_UPDATE"]({})
+        assert parsed == ["token-1", "token-2", "token-3", "guild update"]
+
+        parsers["INTERACTION_CREATE"](slash(4))  # still the same burst: held
+        assert parsed[-1] == "guild update"
+        acknowledger.stop()
+        assert parsed[-1] == "token-4", "stop() hands over what is held"
+        parsers["INTERACTION_CREATE"](slash(6))
+        parsers["INTERACTION_CREATE"](slash(7))
+        assert parsed[-2:] == ["token-6", "token-7"], "after stop() nothing is held"
 
 
 async def test_a_discord_py_without_the_parser_table_defers_as_usual(caplog: pytest.LogCaptureFixture) -> None:

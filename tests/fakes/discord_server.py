@@ -280,6 +280,10 @@ class _ApiError(Exception):
         self.violation = violation
 
 
+class _DroppedConnectionError(Exception):
+    """The request was applied, but its connection is cut before any answer."""
+
+
 @dataclass
 class _Route:
     method: str
@@ -454,6 +458,7 @@ class FakeDiscord:
         self._contract: ApiContract | NoContract = discord_contract() if check_contracts else NoContract()
         self.ack_deadline: float | None = ACK_DEADLINE_SECONDS  # None: accept late interaction callbacks
         self.failing_callbacks = 0  # this many interaction callbacks from now on are answered 503, and not applied
+        self.lost_callback_answers = 0  # this many are applied, but their connection drops before the answer
         self.guilds: dict[int, FakeGuild] = {}
         self.guild_premium_tier: dict[int, int] = {}
         self.identifies: list[dict[str, Any]] = []
@@ -1189,6 +1194,11 @@ class FakeDiscord:
             recorded.json = call.body
             recorded.files = [f"files[{i}]" for i in call.uploads]
             reply = await route.handler(call)
+        except _DroppedConnectionError:
+            await self._notify()
+            if request.transport is not None:
+                request.transport.abort()
+            raise
         except _ApiError as error:
             if error.violation:
                 self._violation(error.violation)
@@ -1633,6 +1643,9 @@ class FakeDiscord:
                 info["response_message_id"] = str(record.message.id)
                 resource = {"type": 7, "message": self.message_payload(record.message)}
         record.callbacks.append(callback)
+        if self.lost_callback_answers:
+            self.lost_callback_answers -= 1
+            raise _DroppedConnectionError
         if call.query.get("with_response", "false").lower() not in ("true", "1"):
             return _Reply(204, None)
         return _Reply(200, {"interaction": info} | ({"resource": resource} if resource else {}))
