@@ -15,8 +15,15 @@ from bot.services.acknowledgements import AcknowledgementGate
 from bot.services.keepalive import KeepAlivePool
 from tests.conftest import RunningBot, StartBot
 from tests.fakes.discord_server import FakeDiscord, FakeUser
-from tests.fakes.openai_server import FakeOpenAI
-from tests.helpers import DEFERRED_CHANNEL_MESSAGE, EPHEMERAL, imagine, is_result, wait_for_result
+from tests.fakes.openai_server import Failure, FakeOpenAI
+from tests.helpers import (
+    DEFERRED_CHANNEL_MESSAGE,
+    EPHEMERAL,
+    imagine,
+    is_result,
+    wait_for_private_answer,
+    wait_for_result,
+)
 
 WAIT = 5.0  # a bound for a broken path, never a synchronisation
 QUIET = 1.0
@@ -114,6 +121,30 @@ async def test_a_failed_early_acknowledgement_in_a_burst_is_sent_again_without_w
     assert second.callbacks[0].received_at - second.dispatched_at < QUIET / 2, "the retry waited for the burst"
     await wait_for_result(fake_discord, first)
     await wait_for_result(fake_discord, second)
+
+
+async def test_a_command_held_in_a_burst_at_shutdown_is_answered_before_the_bot_stops(
+    start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Held work that only the shutdown itself can release.
+    monkeypatch.setattr(
+        "bot.runner.AcknowledgementGate", functools.partial(AcknowledgementGate, quiet_seconds=60, max_wait_seconds=60)
+    )
+    bot = await start_bot(shutdown_grace=30)
+    fake_openai.fail_next(Failure.hang())  # keeps the shutdown waiting on the first job
+    first = await imagine(fake_discord, "first", user=FakeUser(id=720000000000000001, name="one"))
+    await fake_openai.wait_for_image_requests(1)
+    held = await imagine(fake_discord, "held", user=FakeUser(id=720000000000000002, name="two"))
+    await fake_discord.wait_for(lambda: bool(held.callbacks))
+
+    stopping = asyncio.create_task(bot.stop())
+    answer = await wait_for_private_answer(fake_discord, held)
+    fake_openai.release_hung()
+    await stopping
+    assert "restarting" in answer
+    assert held.original is not None
+    assert held.original.deleted
+    assert first.original is not None
 
 
 def hookable_client(parsed: list[str]) -> SimpleNamespace:
