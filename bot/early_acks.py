@@ -30,7 +30,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # ``Interaction.extras`` key: the message id of an early acknowledgement's placeholder, when Discord gave it.
-PLACEHOLDER_MESSAGE_ID = "placeholder_message_id"
+_PLACEHOLDER_MESSAGE_ID = "placeholder_message_id"
+# Discord's error code for a second answer to one interaction.
+_ALREADY_ACKNOWLEDGED = 40060
 USER_AGENT = (
     f"DiscordBot (https://github.com/Rapptz/discord.py {discord.__version__}) "
     f"Python/{sys.version_info[0]}.{sys.version_info[1]} httptools/{httptools.__version__}"
@@ -98,7 +100,7 @@ class EarlyAcknowledger:
         if not _succeeded(answer):
             log.warning("Early acknowledgement of %s got HTTP %s; deferring it as usual", interaction.id, result.status)
             return
-        mark_deferred_publicly(interaction, _placeholder_id(result.body))
+        _mark_deferred_publicly(interaction, _placeholder_id(result.body))
 
     def _interaction_parser(self, parse: Callable[[Any], None]) -> Callable[[Any], None]:
         def acknowledge_then_parse(data: Any) -> None:
@@ -140,11 +142,29 @@ class EarlyAcknowledger:
         return answer
 
 
-def mark_deferred_publicly(interaction: discord.Interaction, placeholder_id: int | None) -> None:
+async def public_placeholder(interaction: discord.Interaction) -> int | None:
+    """Make sure ``interaction`` shows a public "thinking…"; returns the placeholder's message id when Discord gave it.
+
+    An interaction acknowledged early shows it already; any other is deferred through discord.py now. A 40060
+    answer to that means an early acknowledgement whose answer was lost on the way back had reached Discord.
+    """
+    if interaction.response.is_done():
+        return interaction.extras.get(_PLACEHOLDER_MESSAGE_ID)
+    try:
+        callback = await interaction.response.defer(thinking=True)
+    except discord.HTTPException as exc:
+        if exc.code != _ALREADY_ACKNOWLEDGED:
+            raise
+        _mark_deferred_publicly(interaction, None)
+        return None
+    return callback.message_id if callback is not None else None
+
+
+def _mark_deferred_publicly(interaction: discord.Interaction, placeholder_id: int | None) -> None:
     """Record on ``interaction`` that a public "thinking…" answered it, though discord.py did not send it."""
     # discord.py has no public way to learn of an acknowledgement it did not send itself.
     interaction.response._response_type = discord.InteractionResponseType.deferred_channel_message
-    interaction.extras[PLACEHOLDER_MESSAGE_ID] = placeholder_id
+    interaction.extras[_PLACEHOLDER_MESSAGE_ID] = placeholder_id
 
 
 class _Once:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.client import Services, services_of
-from bot.early_acks import PLACEHOLDER_MESSAGE_ID, mark_deferred_publicly
+from bot.early_acks import public_placeholder
 from bot.embeds import result_embeds, result_files
 from bot.generation import Delivery, Job, seconds_left
 from bot.members import guild_of, member_ref
@@ -33,8 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Discord's error code for a second answer to one interaction.
-ALREADY_ACKNOWLEDGED = 40060
 BUTTON_LOOKS = MappingProxyType(
     {"reroll": ("🔁", "result.reroll"), "edit": ("✏️", "result.edit"), "delete": ("🗑️", "result.delete")}
 )
@@ -73,10 +71,7 @@ async def run_public_job(interaction: discord.Interaction, prompt: str, options:
     its buttons work from the moment anyone can see them.
     """
     services = services_of(interaction)
-    if interaction.response.is_done():  # acknowledged early, from the gateway
-        message_id = interaction.extras.get(PLACEHOLDER_MESSAGE_ID)
-    else:
-        message_id = await _defer_publicly(interaction)
+    message_id = await public_placeholder(interaction)
 
     async def post(delivery: Delivery) -> None:
         files = result_files(delivery.images, delivery.job_id)
@@ -108,19 +103,6 @@ async def run_public_job(interaction: discord.Interaction, prompt: str, options:
         )
     except PromptRefusedError as refusal:
         await reply_privately(interaction, error_text(refusal), view=appeal_view(refusal))
-
-
-async def _defer_publicly(interaction: discord.Interaction) -> int | None:
-    """Send the public "thinking…"; returns the placeholder's message id when Discord gives it."""
-    try:
-        callback = await interaction.response.defer(thinking=True)
-    except discord.HTTPException as exc:
-        if exc.code != ALREADY_ACKNOWLEDGED:
-            raise
-        # An early acknowledgement whose answer was lost on the way back had reached Discord after all.
-        mark_deferred_publicly(interaction, None)
-        return None
-    return callback.message_id if callback is not None else None
 
 
 async def _remember(
