@@ -32,6 +32,8 @@ T = TypeVar("T")
 # Partial previews a streaming model sends before the final image (the API allows 0 to 3). Each one is checked
 # and re-encoded before it is shown, so one preview keeps the wait lively without doubling that work.
 PARTIAL_IMAGES = 1
+# How long a stream may stay open after its final image before it is dropped (the API closes it at once).
+STREAM_END_GRACE_SECONDS = 5.0
 
 # GPT image models answer ``moderation_blocked``; retired DALL·E models (still behind some proxies) used the other.
 POLICY_REFUSAL_CODES = frozenset({"moderation_blocked", "content_policy_violation"})
@@ -141,19 +143,32 @@ class ImageGenerator:
         stream = await self._with_retries(
             lambda: self._request(prompt, options, safety_identifier, stream=True, partial_images=PARTIAL_IMAGES)
         )
+        completed: tuple[bytes, str, str | None] | None = None
         try:
-            async for event in stream:
-                if event.type == "image_generation.partial_image":
-                    await on_partial(await decode_base64(event.b64_json))
-                elif event.type == "image_generation.completed":
-                    return await decode_base64(event.b64_json), event.size or options.size, options.quality
+            # Read to the end of the stream, which the API closes after the final image. Leaving it early would
+            # leave the SDK's chain of async generators suspended, and asyncio finalises each of those through a
+            # wake-up of the event loop of its own: about eight per job. A stream kept open after its final
+            # image is given a moment, then dropped.
+            async with asyncio.timeout(None) as after_the_image:
+                async for event in stream:
+                    if event.type == "image_generation.partial_image":
+                        await on_partial(await decode_base64(event.b64_json))
+                    elif event.type == "image_generation.completed" and completed is None:
+                        completed = await decode_base64(event.b64_json), event.size or options.size, options.quality
+                        after_the_image.reschedule(asyncio.get_running_loop().time() + STREAM_END_GRACE_SECONDS)
         except openai.OpenAIError as exc:
-            error = translate_provider_error(exc)
-            _log_provider_error(error, exc)
-            raise error from exc
+            if completed is None:
+                error = translate_provider_error(exc)
+                _log_provider_error(error, exc)
+                raise error from exc
+        except TimeoutError:
+            if completed is None:
+                raise
         finally:
             await stream.close()
-        raise ImageRetrievalError("the stream ended without an image")
+        if completed is None:
+            raise ImageRetrievalError("the stream ended without an image")
+        return completed
 
     async def _with_retries(self, request: Callable[[], Awaitable[T]]) -> T:
         attempt = 0

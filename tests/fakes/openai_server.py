@@ -234,6 +234,7 @@ class FakeOpenAI:
         self.latency = 0.0  # seconds an image takes; a stream sends its partial images evenly within it
         self.revised_prompt: str | None = None
         self.respond_with_url = False
+        self.streams_linger = False  # keep a stream open after its last event, until ``release_hung()``
         self.image_factory: Callable[[str], bytes] = gradient_png
         self.image_requests: list[RecordedRequest] = []
         self.moderation_requests: list[RecordedRequest] = []
@@ -306,7 +307,8 @@ class FakeOpenAI:
         self._image_flag = _Flag("", category, score)
 
     def release_hung(self) -> None:
-        """Let every request stuck in a ``Failure.hang()`` end with its 500; later hangs hang again."""
+        """Let every request stuck in a ``Failure.hang()`` end with its 500 (and lingering streams end); later hangs
+        hang again."""
         self._release.set()
         self._release = asyncio.Event()
 
@@ -457,6 +459,8 @@ class FakeOpenAI:
             await asyncio.sleep(max(0.0, due - asyncio.get_running_loop().time()))
             self._violations(f"POST {IMAGES_PATH} stream event", self._contract.schema_errors(schema, event))
             await response.write(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())
+        if self.streams_linger:  # a proxy that holds the stream open after the final image
+            await self._release.wait()
         await response.write_eof()
         return response
 
