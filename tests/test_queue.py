@@ -85,3 +85,21 @@ async def test_a_cancelled_waiter_leaves_the_queue() -> None:
     third.set()
     await hold(queue, 3, started, third, [])
     assert started == [1, 3]
+
+
+async def test_admissions_in_one_loop_turn_are_reported_as_one_move() -> None:
+    queue = FairQueue(capacity=2)
+    started: list[int] = []
+    gates = {m: asyncio.Event() for m in (1, 2, 3, 4, 5)}
+    positions: dict[int, list[int]] = {m: [] for m in gates}
+    tasks = [asyncio.create_task(hold(queue, m, started, gates[m], positions[m])) for m in gates]
+    await settle()
+    assert positions[5] == [3]
+    gates[1].set()
+    gates[2].set()  # both slots come free in the same turn of the loop
+    await settle()
+    assert started == [1, 2, 3, 4]
+    assert positions[5] == [3, 1], "one report after both admissions, not one per admission"
+    for gate in gates.values():
+        gate.set()
+    await asyncio.gather(*tasks)

@@ -29,16 +29,15 @@ class FairQueue:
         self._capacity = capacity
         self._per_member = per_member
         self._running: dict[int, int] = {}
+        self._running_total = 0
         self._waiting: list[_Waiter] = []
         self._reports: set[asyncio.Task[None]] = set()
+        self._report_due = False
 
     @property
     def waiting(self) -> int:
         """How many jobs are waiting for a slot."""
         return len(self._waiting)
-
-    def _can_start(self, member: int) -> bool:
-        return sum(self._running.values()) < self._capacity and self._running.get(member, 0) < self._per_member
 
     @asynccontextmanager
     async def slot(self, member: int, on_position: PositionCallback | None = None) -> AsyncIterator[None]:
@@ -51,7 +50,7 @@ class FairQueue:
         self._admit()
         try:
             if not waiter.ready.done():
-                await self._report_positions()
+                await self._report(waiter, len(self._waiting))  # the newest waiter is the last in line
                 await waiter.ready  # _admit counted us as running before waking us
         except BaseException:
             if waiter in self._waiting:
@@ -66,6 +65,7 @@ class FairQueue:
             self._finish(member)
 
     def _finish(self, member: int) -> None:
+        self._running_total -= 1
         self._running[member] -= 1
         if not self._running[member]:
             del self._running[member]
@@ -74,21 +74,30 @@ class FairQueue:
     def _admit(self) -> None:
         """Start waiting jobs in arrival order; a job whose member is at their limit lets later members pass."""
         for waiter in list(self._waiting):
-            if self._can_start(waiter.member):
+            if self._running_total >= self._capacity:
+                break
+            if self._running.get(waiter.member, 0) < self._per_member:
                 self._waiting.remove(waiter)
+                self._running_total += 1
                 self._running[waiter.member] = self._running.get(waiter.member, 0) + 1
                 waiter.ready.set_result(None)
-        if self._waiting:
+        if self._waiting and not self._report_due:
+            # One report covers every admission made before it runs: under a burst, many come in one loop turn.
+            self._report_due = True
             report = asyncio.get_running_loop().create_task(self._report_positions())
             self._reports.add(report)
             report.add_done_callback(self._reports.discard)
 
     async def _report_positions(self) -> None:
+        self._report_due = False
         for position, waiter in enumerate(list(self._waiting), start=1):
-            if waiter.on_position is not None and waiter.last_position != position:
-                waiter.last_position = position
-                try:
-                    await waiter.on_position(position)
-                except Exception:
-                    # Showing the position is a courtesy: a failed message edit must not disturb the queue.
-                    log.warning("Could not report queue position %d", position, exc_info=True)
+            await self._report(waiter, position)
+
+    async def _report(self, waiter: _Waiter, position: int) -> None:
+        if waiter.on_position is not None and waiter.last_position != position:
+            waiter.last_position = position
+            try:
+                await waiter.on_position(position)
+            except Exception:
+                # Showing the position is a courtesy: a failed message edit must not disturb the queue.
+                log.warning("Could not report queue position %d", position, exc_info=True)
