@@ -27,33 +27,40 @@ class _Pending:
     render: _Render
     preview: bytes | None = None
     check: PreviewCheck | None = None
+    in_line: bool = False
 
 
 class InteractionProgress:
     """Edits the interaction's original response, at most once per ``interval`` seconds (Discord rate-limits
-    edits): a newer state replaces one still waiting to be shown, and nothing is shown after :meth:`close`."""
+    edits) and not before ``first_edit_after`` seconds: a newer state replaces one still waiting to be shown, and
+    nothing is shown after :meth:`close`.
 
-    def __init__(self, interaction: discord.Interaction, *, interval: float) -> None:
+    Until the first edit, Discord's own "thinking…" is what the member sees: a job that gets its turn within that
+    time never shows a place in line, which under a burst saves most jobs a request to Discord.
+    """
+
+    def __init__(self, interaction: discord.Interaction, *, interval: float, first_edit_after: float) -> None:
         self._interaction = interaction
         self._interval = interval
         self._pending: _Pending | None = None
-        self._last_edit = float("-inf")
+        self._next_edit = asyncio.get_running_loop().time() + first_edit_after
         self._later: asyncio.Task[None] | None = None
         self._editing = asyncio.Lock()
         self._closed = False
         self._sending = False
-        self._waited = False
+        self._shown_in_line = False
 
     async def queued(self, position: int) -> None:
         """Waiting: the job's place in line."""
-        self._waited = True
-        await self._show(_Pending(lambda: _embed(text("progress.queued", position=position))))
+        await self._show(_Pending(lambda: _embed(text("progress.queued", position=position)), in_line=True))
 
     async def generating(self) -> None:
         """The provider is working on it: worth an edit only after a place in line was shown (otherwise Discord's
-        own "thinking…" already says so, and one request less per job is one less in its way)."""
-        if self._waited:
+        own "thinking…" already says so). A place in line not shown yet never will be."""
+        if self._shown_in_line:
             await self._show(_Pending(lambda: _embed(text("progress.generating"))))
+        elif self._pending is not None and self._pending.in_line:
+            self._pending = None
 
     async def partial(self, preview: bytes, check: PreviewCheck) -> None:
         """A partial preview, shown only if ``check`` allows it when its turn comes: a preview that a newer state
@@ -77,7 +84,7 @@ class InteractionProgress:
         if self._closed:
             return
         self._pending = pending
-        wait = self._last_edit + self._interval - asyncio.get_running_loop().time()
+        wait = self._next_edit - asyncio.get_running_loop().time()
         if wait <= 0 and self._later is None:
             await self._flush()
         elif self._later is None:
@@ -97,12 +104,13 @@ class InteractionProgress:
                 return
             # The slot is taken now: a state arriving while a preview is checked waits its turn instead of following
             # straight after this edit.
-            self._last_edit = asyncio.get_running_loop().time()
+            self._next_edit = asyncio.get_running_loop().time() + self._interval
             if pending.check is not None and not await self._allowed(pending.check):
                 return
             if self._closed:  # the result came while the preview was being checked
                 return
             files = [discord.File(io.BytesIO(pending.preview), filename=PREVIEW_NAME)] if pending.preview else []
+            self._shown_in_line = self._shown_in_line or pending.in_line
             self._sending = True
             try:
                 await self._interaction.edit_original_response(content=None, embed=pending.render(), attachments=files)

@@ -99,7 +99,9 @@ async def run_public_job(interaction: discord.Interaction, prompt: str, options:
             interaction_job(interaction, prompt, options),
             post,
             jobs=services.jobs,
-            progress=InteractionProgress(interaction, interval=services.progress_interval),
+            progress=InteractionProgress(
+                interaction, interval=services.progress_interval, first_edit_after=services.progress_interval
+            ),
         )
     except PromptRefusedError as refusal:
         await reply_privately(interaction, error_text(refusal), view=appeal_view(refusal))

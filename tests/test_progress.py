@@ -15,13 +15,40 @@ class RecordingInteraction:
 
     def __init__(self) -> None:
         self.edits: list[tuple[str, int]] = []
+        self.edited = asyncio.Event()
 
     async def edit_original_response(self, *, content: None, embed: discord.Embed, attachments: list[Any]) -> None:
         self.edits.append((embed.description or "", len(attachments)))
+        self.edited.set()
 
 
-def progress_for(interaction: RecordingInteraction, interval: float) -> InteractionProgress:
-    return InteractionProgress(cast("discord.Interaction", interaction), interval=interval)
+def progress_for(
+    interaction: RecordingInteraction, interval: float, first_edit_after: float = 0
+) -> InteractionProgress:
+    return InteractionProgress(
+        cast("discord.Interaction", interaction), interval=interval, first_edit_after=first_edit_after
+    )
+
+
+async def test_a_job_that_starts_before_the_first_edit_is_due_never_shows_a_place_in_line() -> None:
+    interaction = RecordingInteraction()
+    progress = progress_for(interaction, interval=0, first_edit_after=60)
+    await progress.queued(3)
+    await progress.queued(2)
+    await progress.generating()  # the turn came: Discord's "thinking…" was all there was to see
+    await progress.close()
+    assert interaction.edits == []
+
+
+async def test_a_job_still_waiting_when_the_first_edit_is_due_shows_its_latest_place() -> None:
+    interaction = RecordingInteraction()
+    progress = progress_for(interaction, interval=60, first_edit_after=0.01)
+    await progress.queued(3)
+    await progress.queued(2)
+    await asyncio.wait_for(interaction.edited.wait(), timeout=5)
+    await progress.generating()  # due a whole interval after the place in line
+    await progress.close()
+    assert interaction.edits == [("⏳ #2 in line", 0)]
 
 
 async def test_a_preview_still_being_checked_when_the_result_comes_is_never_shown() -> None:

@@ -317,6 +317,11 @@ class FakeOpenAI:
         async with self._arrivals:
             await self._arrivals.wait_for(lambda: len(self.image_requests) >= count)
 
+    async def wait_for_moderation_requests(self, count: int) -> None:
+        """Return once at least ``count`` moderation requests have arrived."""
+        async with self._arrivals:
+            await self._arrivals.wait_for(lambda: len(self.moderation_requests) >= count)
+
     # --- plumbing -------------------------------------------------------------------------------------------------
 
     @web.middleware
@@ -474,7 +479,9 @@ class FakeOpenAI:
 
     async def _moderations(self, request: web.Request) -> web.Response:
         record, raw = await self._receive(request)
-        self.moderation_requests.append(record)
+        async with self._arrivals:
+            self.moderation_requests.append(record)
+            self._arrivals.notify_all()
         failure = self._moderation_failures.popleft() if self._moderation_failures else None
         if (invalid := self._invalid_request("/moderations", raw)) is not None:
             return invalid
