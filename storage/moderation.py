@@ -289,13 +289,12 @@ class ModerationRepository:
                     (refusal.guild_id, refusal.user_id),
                 )
 
-    async def suspended_until(self, guild_id: int, user_id: int, *, now: int) -> int | None:
-        """When the member's suspension ends, if they are suspended now."""
-        row = await self._db.fetchone(
-            "SELECT until FROM moderation_suspensions WHERE guild_id = ? AND user_id = ? AND until > ?",
-            (guild_id, user_id, now),
+    async def suspensions(self, guild_id: int, *, now: int) -> dict[int, int]:
+        """The guild's members suspended now, each with when their suspension ends."""
+        rows = await self._db.fetchall(
+            "SELECT user_id, until FROM moderation_suspensions WHERE guild_id = ? AND until > ?", (guild_id, now)
         )
-        return row[0] if row else None
+        return {row[0]: row[1] for row in rows}
 
     async def suspend(self, guild_id: int, user_id: int, *, until: int, reason: str, by: int, now: int) -> None:
         """Suspend a member until ``until`` (replacing any current suspension)."""

@@ -74,6 +74,7 @@ class Bed:
     service: ModerationService
     endpoint: ScriptedEndpoint
     clock: Clock
+    repository: ModerationRepository
 
 
 @pytest.fixture
@@ -81,8 +82,9 @@ async def bed(tmp_path: Path) -> AsyncIterator[Bed]:
     endpoint = ScriptedEndpoint()
     clock = Clock(datetime(2026, 11, 21, 12, tzinfo=UTC))
     async with open_database(tmp_path / "bot.db") as db:
-        service = ModerationService(ModerationRepository(db), endpoint, clock=clock)  # type: ignore[arg-type]
-        yield Bed(service, endpoint, clock)
+        repository = ModerationRepository(db)
+        service = ModerationService(repository, endpoint, clock=clock)  # type: ignore[arg-type]
+        yield Bed(service, endpoint, clock, repository)
 
 
 async def refuse(bed: Bed, layer: str = "blocklist") -> None:
@@ -114,6 +116,38 @@ async def test_strikes_outside_the_window_do_not_count(bed: Bed) -> None:
     assert suspended.value.until == bed.clock.now + timedelta(hours=24)
     bed.clock.now += timedelta(hours=25)
     await bed.service.ensure_not_suspended(GUILD, MEMBER)
+
+
+async def test_a_burst_of_commands_reads_the_servers_suspensions_once(
+    bed: Bed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads = 0
+    read = bed.repository.suspensions
+
+    async def counted(guild_id: int, *, now: int) -> dict[int, int]:
+        nonlocal reads
+        reads += 1
+        return await read(guild_id, now=now)
+
+    monkeypatch.setattr(bed.repository, "suspensions", counted)
+    await asyncio.gather(*(bed.service.ensure_not_suspended(GUILD, member) for member in range(100, 150)))
+    await bed.service.ensure_not_suspended(GUILD, MEMBER)
+    assert reads == 1
+
+
+async def test_a_moderators_suspension_and_its_lifting_apply_at_once(bed: Bed) -> None:
+    await bed.service.ensure_not_suspended(GUILD, MEMBER)  # the server's suspensions are known from here on
+    until = await bed.service.suspend(GUILD, MEMBER, 2, moderator_id=MOD)
+    with pytest.raises(SuspendedError) as suspended:
+        await bed.service.ensure_not_suspended(GUILD, MEMBER)
+    assert suspended.value.until == until
+    await bed.service.ensure_not_suspended(GUILD, MEMBER + 1)
+    assert await bed.service.unsuspend(GUILD, MEMBER)
+    await bed.service.ensure_not_suspended(GUILD, MEMBER)
+    bed.clock.now += timedelta(hours=1)
+    await bed.service.suspend(GUILD, MEMBER, 2, moderator_id=MOD)
+    bed.clock.now += timedelta(hours=3)
+    await bed.service.ensure_not_suspended(GUILD, MEMBER)  # it ended on its own
 
 
 async def test_concurrent_refusals_at_the_limit_suspend_exactly_once(bed: Bed) -> None:

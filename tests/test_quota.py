@@ -224,10 +224,13 @@ class GatedReads(QuotaLimitsRepository):
     """Holds every settings read after it has read the rows, so a change can land before the reader finishes."""
 
     gate: asyncio.Event | None = None
+    at_gate: asyncio.Event | None = None  # set when a read is held
 
     async def overrides(self, guild_id: int) -> list[LimitRow]:
         rows = await super().overrides(guild_id)
         if self.gate is not None:
+            if self.at_gate is not None:
+                self.at_gate.set()
             await self.gate.wait()
         return rows
 
@@ -236,9 +239,9 @@ async def test_a_settings_read_that_raced_an_admin_change_is_not_cached(tmp_path
     async with open_database(tmp_path / "bot.db") as db:
         limits = GatedReads(db)
         quota = QuotaService(UsageRepository(db), limits, QuotaDefaults(10, None))
-        limits.gate = asyncio.Event()
+        limits.gate, limits.at_gate = asyncio.Event(), asyncio.Event()
         reading = asyncio.create_task(quota.settings(GUILD))
-        await asyncio.sleep(0)  # the reader fetches the old rows and waits at the gate
+        await limits.at_gate.wait()  # the reader has fetched the old rows
         await quota.set_limit(GUILD, "user_default", 0, 3, actor_id=ADMIN)
         limits.gate.set()
         assert (await reading).user_default == 10, "the reader saw the old value..."

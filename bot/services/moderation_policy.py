@@ -81,6 +81,8 @@ class ModerationService:
         self._settings = GuildCache(self._repo.settings)
         self._thresholds = GuildCache(self._repo.thresholds)
         self._blocklists = GuildCache(self._load_blocklist)
+        # Read for every job too; written only here (strikes, appeals, moderators). Ends are checked when read.
+        self._suspensions = GuildCache(lambda guild_id: self._repo.suspensions(guild_id, now=self._now()))
 
     def _now(self) -> int:
         return int(self._clock().timestamp())
@@ -93,8 +95,8 @@ class ModerationService:
 
     async def ensure_not_suspended(self, guild_id: int, user_id: int) -> None:
         """Raise :class:`SuspendedError` while the member is suspended from /imagine."""
-        until = await self._repo.suspended_until(guild_id, user_id, now=self._now())
-        if until is not None:
+        until = (await self._suspensions.get(guild_id)).get(user_id)
+        if until is not None and until > self._now():
             raise SuspendedError(datetime.fromtimestamp(until, UTC))
 
     async def blocklist(self, guild_id: int) -> Blocklist:
@@ -187,6 +189,8 @@ class ModerationService:
             now=self._now(),
             settings=settings,
         )
+        if suspended_until:
+            self._suspensions.changed(guild_id)
         return PromptRefusedError(
             layer=verdict.layer,
             categories=verdict.categories,
@@ -212,14 +216,25 @@ class ModerationService:
     async def suspend(self, guild_id: int, user_id: int, hours: int, *, moderator_id: int) -> datetime:
         """Suspend a member from /imagine for ``hours``."""
         until = self._clock() + timedelta(hours=hours)
-        await self._repo.suspend(
-            guild_id, user_id, until=int(until.timestamp()), reason="by a moderator", by=moderator_id, now=self._now()
-        )
+        try:
+            await self._repo.suspend(
+                guild_id,
+                user_id,
+                until=int(until.timestamp()),
+                reason="by a moderator",
+                by=moderator_id,
+                now=self._now(),
+            )
+        finally:  # a failed single write may still have been committed
+            self._suspensions.changed(guild_id)
         return until
 
     async def unsuspend(self, guild_id: int, user_id: int) -> bool:
         """Lift a member's suspension."""
-        return await self._repo.unsuspend(guild_id, user_id, now=self._now())
+        try:
+            return await self._repo.unsuspend(guild_id, user_id, now=self._now())
+        finally:
+            self._suspensions.changed(guild_id)
 
     # -- appeals -----------------------------------------------------------------------------------------------
 
@@ -262,6 +277,7 @@ class ModerationService:
         if approve:
             settings = await self.settings(guild_id)
             await self._repo.pardon_refusal(refusal, by=moderator_id, now=self._now(), settings=settings)
+            self._suspensions.changed(guild_id)  # the suspension this strike caused may be gone
         return appeal, refusal
 
     # -- settings ----------------------------------------------------------------------------------------------
