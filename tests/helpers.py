@@ -1,5 +1,6 @@
 """Helpers shared by the end-to-end tests."""
 
+import asyncio
 import io
 import random
 from dataclasses import dataclass
@@ -15,6 +16,16 @@ DEFERRED_CHANNEL_MESSAGE = 5
 CHANNEL_MESSAGE = 4
 ACK_DEADLINE_SECONDS = 3.0
 MEMBER = FakeUser(id=345678901234567890, name="fox_fan")
+
+
+async def first_steps() -> None:
+    """Return once every task made before this call has run up to its first wait: tasks start in the order they were
+    made, so a task made now runs after all of them."""
+
+    async def after_them() -> None:
+        pass
+
+    await asyncio.create_task(after_them())
 
 
 async def imagine(fake: FakeDiscord, prompt: str, *, user: FakeUser = MEMBER, **options: object) -> InteractionRecord:

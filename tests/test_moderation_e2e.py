@@ -137,9 +137,8 @@ async def test_every_picture_of_a_set_is_checked_and_one_flag_withholds_the_set(
     fake_openai.flag_images("violence")
     record = await imagine(fake_discord, "three pictures", count=3)
     assert "wasn't posted" in await wait_for_private_answer(fake_discord, record)
-    image_checks = [r for r in fake_openai.moderation_requests if isinstance(r.json["input"], list)]
-    assert len(image_checks) == 3
-    for check in image_checks:
+    assert len(fake_openai.image_checks) == 3
+    for check in fake_openai.image_checks:
         (part,) = check.json["input"]
         assert part["image_url"]["url"].startswith("data:image/png;base64,"), "the picture itself"
 

@@ -1,14 +1,22 @@
 """ContentModerator over real sockets: the fake OpenAI through the SDK on its aiohttp transport, as the bot runs it."""
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import openai
 import pytest
 from aiohttp import web
 
 from bot.services.errors import ModerationUnavailableError
-from bot.services.moderation_endpoint import ContentModerator, scores_from
+from bot.services.moderation_endpoint import (
+    TEXT_REQUESTS_IN_FLIGHT,
+    TEXTS_PER_REQUEST,
+    ContentModerator,
+    scores_from,
+)
 from tests.fakes.openai_server import FakeOpenAI
+from tests.helpers import first_steps
 
 
 def client_for(base_url: str) -> openai.AsyncOpenAI:
@@ -35,6 +43,32 @@ async def test_text_scores_and_flags_come_from_the_endpoint(
     assert fake_openai.moderation_requests[0].json["model"] == "omni-moderation-latest"
 
 
+async def test_prompts_checked_while_requests_are_under_way_go_together_and_get_their_own_scores(
+    moderator: ContentModerator, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.hold_moderation = True
+    fake_openai.flag("crowbar", "violence", 0.91)
+    first = [asyncio.create_task(moderator.check_text(f"first {i}")) for i in range(TEXT_REQUESTS_IN_FLIGHT)]
+    await fake_openai.wait_for_moderation_requests(TEXT_REQUESTS_IN_FLIGHT)
+    prompts = [f"later {i}" for i in range(TEXTS_PER_REQUEST + 3)]
+    prompts[5] = "a crowbar"
+    later = [asyncio.create_task(moderator.check_text(prompt)) for prompt in prompts]
+    await first_steps()  # every later prompt is waiting now
+    fake_openai.hold_moderation = False
+    fake_openai.release_hung()
+    results = await asyncio.gather(*first, *later)
+
+    inputs = [request.json["input"] for request in fake_openai.moderation_requests]
+    assert inputs == [f"first {i}" for i in range(TEXT_REQUESTS_IN_FLIGHT)] + [
+        prompts[:TEXTS_PER_REQUEST],
+        prompts[TEXTS_PER_REQUEST:],
+    ]
+    flagged = [
+        prompt for prompt, result in zip(prompts, results[TEXT_REQUESTS_IN_FLIGHT:], strict=True) if result.flagged
+    ]
+    assert flagged == ["a crowbar"], "each prompt gets the result at its own place in the answer"
+
+
 async def test_images_are_sent_as_data_urls(moderator: ContentModerator, fake_openai: FakeOpenAI) -> None:
     fake_openai.flag_images("sexual", 0.95)
     result = await moderator.check_image(b"\x89PNG-not-really", "image/png")
@@ -43,38 +77,65 @@ async def test_images_are_sent_as_data_urls(moderator: ContentModerator, fake_op
     assert item["image_url"]["url"].startswith("data:image/png;base64,")
 
 
-async def test_an_answer_that_is_not_a_moderation_result_is_a_failure() -> None:
-    async def html(_request: web.Request) -> web.Response:
-        return web.Response(text="<html>captive portal</html>", content_type="text/html")
-
+@asynccontextmanager
+async def endpoint_answering(handler: Callable[[web.Request], Awaitable[web.Response]]) -> AsyncIterator[str]:
+    """A moderation endpoint of our own on a free local port; yields its base URL."""
     app = web.Application()
-    app.router.add_post("/v1/moderations", html)
+    app.router.add_post("/v1/moderations", handler)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
     try:
-        async with client_for(f"http://127.0.0.1:{port}/v1") as client:
-            with pytest.raises(ModerationUnavailableError, match="malformed"):
-                await ContentModerator(client, timeout=5).check_text("anything")
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
     finally:
         await runner.cleanup()
 
 
+async def test_an_answer_that_is_not_a_moderation_result_is_a_failure() -> None:
+    async def html(_request: web.Request) -> web.Response:
+        return web.Response(text="<html>captive portal</html>", content_type="text/html")
+
+    async with endpoint_answering(html) as base_url, client_for(base_url) as client:
+        with pytest.raises(ModerationUnavailableError, match="malformed"):
+            await ContentModerator(client, timeout=5).check_text("anything")
+
+
+async def test_prompts_sent_together_but_answered_with_fewer_results_all_fail() -> None:
+    held = asyncio.Event()
+    arrived = asyncio.Semaphore(0)
+
+    async def one_result_once_released(request: web.Request) -> web.Response:
+        await request.read()
+        arrived.release()
+        await held.wait()
+        result = {"flagged": False, "categories": {"violence": False}, "category_scores": {"violence": 0.01}}
+        return web.json_response({"id": "modr-1", "model": "omni-moderation-latest", "results": [result]})
+
+    async with endpoint_answering(one_result_once_released) as base_url, client_for(base_url) as client:
+        moderator = ContentModerator(client, timeout=5)
+        alone = [asyncio.create_task(moderator.check_text(f"first {i}")) for i in range(TEXT_REQUESTS_IN_FLIGHT)]
+        for _ in alone:
+            await arrived.acquire()
+        together = [asyncio.create_task(moderator.check_text(f"later {i}")) for i in range(3)]
+        await first_steps()  # the later prompts are waiting now
+        held.set()
+        assert all(not result.flagged for result in await asyncio.gather(*alone))
+        for outcome in await asyncio.gather(*together, return_exceptions=True):
+            assert isinstance(outcome, ModerationUnavailableError)
+
+
 def test_several_results_combine_to_the_highest_score_and_every_flag() -> None:
-    answer = {
-        "results": [
+    result = scores_from(
+        [
             {"categories": {"violence": True, "sexual": False}, "category_scores": {"violence": 0.8, "sexual": 0.1}},
             {"categories": {"violence": False, "sexual": True}, "category_scores": {"violence": 0.2, "sexual": None}},
         ]
-    }
-    result = scores_from(answer)
+    )
     assert dict(result.scores) == {"violence": 0.8, "sexual": 0.1}
     assert result.flagged == {"violence", "sexual"}
 
 
-@pytest.mark.parametrize("answer", [{"results": []}, {"results": [{"categories": {}, "category_scores": {}}]}])
-def test_an_answer_without_scores_is_never_taken_as_clean(answer: dict[str, object]) -> None:
+@pytest.mark.parametrize("results", [[], [{"categories": {}, "category_scores": {}}]])
+def test_an_answer_without_scores_is_never_taken_as_clean(results: list[dict[str, dict[str, object]]]) -> None:
     with pytest.raises(ValueError, match="without scores"):
-        scores_from(answer)  # type: ignore[arg-type]
+        scores_from(results)

@@ -64,8 +64,7 @@ async def test_partial_previews_are_checked_then_shown_before_the_picture(
     previews = [r for r in edits if descriptions([r]) == ["🎨 Almost there…"]]
     assert len(previews) == 1, "the partial image was shown"
     assert all(r.files for r in previews)
-    image_checks = [r for r in fake_openai.moderation_requests if isinstance(r.json["input"], list)]
-    assert len(image_checks) == 2, "the preview and the final picture, each checked before anyone saw it"
+    assert len(fake_openai.image_checks) == 2, "the preview and the final picture, each checked before anyone saw it"
     assert edits[-1].json["embeds"][0]["title"] == "Imagined"
 
 
@@ -104,8 +103,7 @@ async def test_a_wait_shorter_than_the_edit_interval_shows_no_progress_at_all(
     await wait_for_result(fake_discord, record)
     shown = descriptions(edits_of(fake_discord, record.token))
     assert shown[:-1] == [], "place in line, 'Generating' and the preview all came before the first edit was due"
-    image_checks = [r for r in fake_openai.moderation_requests if isinstance(r.json["input"], list)]
-    assert len(image_checks) == 1, "the final picture only: a preview never shown is never checked"
+    assert len(fake_openai.image_checks) == 1, "the final picture only: a preview never shown is never checked"
 
 
 async def test_a_job_whose_token_would_expire_while_in_line_is_cancelled_without_charge(

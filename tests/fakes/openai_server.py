@@ -235,6 +235,7 @@ class FakeOpenAI:
         self.revised_prompt: str | None = None
         self.respond_with_url = False
         self.streams_linger = False  # keep a stream open after its last event, until ``release_hung()``
+        self.hold_moderation = False  # moderation requests wait for ``release_hung()``, then answer as usual
         self.image_factory: Callable[[str], bytes] = gradient_png
         self.image_requests: list[RecordedRequest] = []
         self.moderation_requests: list[RecordedRequest] = []
@@ -311,6 +312,27 @@ class FakeOpenAI:
         hang again."""
         self._release.set()
         self._release = asyncio.Event()
+
+    @property
+    def checked_prompts(self) -> dict[str, float]:
+        """Each prompt sent for moderation (alone or in a batch of prompts), with when its request arrived."""
+        checked: dict[str, float] = {}
+        for request in self.moderation_requests:
+            inputs = request.json["input"]
+            for text in [inputs] if isinstance(inputs, str) else inputs:
+                if isinstance(text, str):
+                    checked.setdefault(text, request.received_at)
+        return checked
+
+    @property
+    def image_checks(self) -> list[RecordedRequest]:
+        """The moderation requests that classify an image."""
+        return [
+            request
+            for request in self.moderation_requests
+            if not isinstance(request.json["input"], str)
+            and any(isinstance(part, dict) and part.get("type") == "image_url" for part in request.json["input"])
+        ]
 
     async def wait_for_image_requests(self, count: int) -> None:
         """Return once at least ``count`` image generation requests have arrived."""
@@ -483,6 +505,8 @@ class FakeOpenAI:
             self.moderation_requests.append(record)
             self._arrivals.notify_all()
         failure = self._moderation_failures.popleft() if self._moderation_failures else None
+        if self.hold_moderation:
+            await self._release.wait()
         if (invalid := self._invalid_request("/moderations", raw)) is not None:
             return invalid
         if failure is not None:
