@@ -1,7 +1,10 @@
 """Blocklist matching: evasions are caught, innocent words are not."""
 
+import random
+
 import pytest
 
+from bot.services import normalize
 from bot.services.blocklist import DEFAULT_WORDS, BlockEntry, Blocklist, prepare_entry
 from bot.services.errors import InvalidSettingError
 from bot.services.normalize import fold, unicode_fold
@@ -88,6 +91,33 @@ def test_innocent_prompts_are_not(prompt: str) -> None:
 def test_folding_removes_invisible_and_direction_characters() -> None:
     assert unicode_fold("a\u200bb\u202ec\u2066d\ufeffe") == "abcde"
     assert unicode_fold("Ｃａｆé") == "cafe"
+
+
+def test_ascii_takes_a_shortcut_to_the_same_folding() -> None:
+    every_ascii_character = "".join(map(chr, range(128)))
+    texts = [every_ascii_character] + [
+        "".join(random.Random(seed).choices(every_ascii_character, k=seed % 50)) for seed in range(2000)
+    ]
+    for text in texts:
+        assert unicode_fold(text) == normalize._unicode_fold(text), repr(text)
+
+
+def test_text_without_leet_characters_has_none_in_any_form_so_de_leeting_is_skipped() -> None:
+    letters = "abcdefghijklmnopqrstuvwxyz  .-_*/,2"
+    for seed in range(2000):
+        text = "".join(random.Random(seed).choices(letters, k=seed % 40))
+        for variant in fold(text):
+            assert all(normalize._deleet(variant, one) == variant for one in normalize._LEET_ONE), repr(text)
+
+
+def test_only_small_word_lists_on_short_prompts_are_matched_on_the_event_loop() -> None:
+    defaults = Blocklist([BlockEntry(word, "word") for word in DEFAULT_WORDS])
+    assert defaults.is_quick_for("a cat on a sofa " * 10)
+    assert not defaults.is_quick_for("a cat on a sofa " * 400)
+    many = Blocklist([BlockEntry(f"word{i}", "word") for i in range(500)])
+    assert not many.is_quick_for("a cat on a sofa")
+    with_regex = Blocklist([BlockEntry("nsfw", "word"), BlockEntry("c[a@]t+", "regex")])
+    assert not with_regex.is_quick_for("a cat"), "a moderator's regex may take up to its time limit"
 
 
 def test_word_entries_are_kept_as_written_and_matched_folded() -> None:

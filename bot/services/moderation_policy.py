@@ -110,8 +110,11 @@ class ModerationService:
         return Blocklist(entries)
 
     async def _blocklist_match(self, guild_id: int, prompt: str) -> BlockMatch | None:
+        blocklist = await self.blocklist(guild_id)
+        if blocklist.is_quick_for(prompt):
+            return blocklist.match(prompt)
         # Folding and matching a 4,000-character prompt against hundreds of entries is CPU work: off the loop.
-        return await asyncio.to_thread((await self.blocklist(guild_id)).match, prompt)
+        return await asyncio.to_thread(blocklist.match, prompt)
 
     async def check_prompt(self, guild_id: int, prompt: str, *, age_restricted: bool) -> Verdict:
         """Layers 1-3: the folded prompt against the blocklist, then the moderation endpoint with thresholds."""

@@ -14,6 +14,9 @@ _INVISIBLE = re.compile(
     "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]"
 )
 
+# The ASCII characters unicode_fold removes: controls other than newline and tab.
+_ASCII_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
 # Letters from other scripts that look like Latin ones (after NFKC, which already folds full-width forms).
 _HOMOGLYPHS = str.maketrans(
     {
@@ -35,6 +38,7 @@ _LEET = str.maketrans(
 )  # fmt: skip
 _LEET_ONE = ({"1": "i"}, {"1": "l"})
 _LEET_CHARS = "013456789@$!|+"
+_ANY_LEET = re.compile(f"[{re.escape(_LEET_CHARS)}]")
 
 # A word-ish token that mixes letters with leet characters, e.g. "k1ll", "n00d", "$ex".
 # A run of word and leet characters; only runs that also hold a Latin letter are de-leeted ("k1ll", not "1984").
@@ -61,6 +65,15 @@ def clean_prompt(text: str) -> str:
 def unicode_fold(text: str) -> str:
     """NFKC, case-folded; every invisible, format, control and combining character removed (so none can split a
     word); accents and look-alike letters folded."""
+    if text.isascii():
+        # The same result for the common case, without the per-character work: ASCII is stable under NFKC and NFKD,
+        # case-folds to lower case, holds no combining or look-alike letters, and its only "C" characters are the
+        # controls.
+        return _ASCII_CONTROLS.sub("", text.lower())
+    return _unicode_fold(text)
+
+
+def _unicode_fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
     kept = "".join(ch for ch in decomposed if ch in "\n\t" or unicodedata.category(ch)[0] not in "CM")
     return unicodedata.normalize("NFC", kept).translate(_HOMOGLYPHS)
@@ -91,7 +104,8 @@ def fold(text: str) -> list[str]:
     """The distinct forms of ``text`` to match blocked words against, most literal first."""
     base = unicode_fold(text)
     variants = [base] + [_join_spaced(base, keep_lone_word=keep) for keep in (False, True)]
-    variants += [_deleet(v, one) for v in list(variants) for one in _LEET_ONE]
+    if _ANY_LEET.search(base):  # joining spaced letters adds none, so without any there is nothing to de-leet
+        variants += [_deleet(v, one) for v in list(variants) for one in _LEET_ONE]
     variants += [_STRETCHED.sub(r"\1", v) for v in list(variants)]
     variants += [_STRETCHED.sub(r"\1\1", v) for v in list(variants)]
     return list(dict.fromkeys(variants))
