@@ -4,7 +4,7 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -86,9 +86,17 @@ class Database:
             finally:
                 self._holder = None
 
+    async def _after_queued_writes(self) -> None:
+        """Wait until every write queued so far has committed or failed (a batch under way holds the connection, so
+        only writes still queued need waiting for)."""
+        if self._queued:
+            await asyncio.wait({self._queued[-1].done})
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT`` (or ``ROLLBACK`` on error), one at a time across the process."""
+        """``BEGIN IMMEDIATE`` … ``COMMIT`` (or ``ROLLBACK`` on error), one at a time across the process, after
+        every write queued before it."""
+        await self._after_queued_writes()
         async with self._exclusive():
             await self._connection.execute("BEGIN IMMEDIATE")
             try:
@@ -98,8 +106,10 @@ class Database:
                 raise
             await self._connection.commit()
 
-    async def write(self, sql: str, params: Mapping[str, Any] | Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        """Run one write statement atomically and return the rows it ``RETURNING``s, once they are committed.
+    def write(self, sql: str, params: Mapping[str, Any] | Sequence[Any] = ()) -> Awaitable[list[aiosqlite.Row]]:
+        """Queue one write statement at once, in call order; awaiting the result gives the rows it ``RETURNING``s
+        once they are committed. Queueing on the call, not on the first await, lets a caller put a write ahead of
+        something it starts next without waiting for the commit.
 
         Statements queued while a commit is under way share the next ``BEGIN IMMEDIATE`` transaction. A statement
         that fails fails alone (SQLite undoes just that statement). If SQLite had to roll back the whole
@@ -116,7 +126,7 @@ class Database:
         self._queued.append(_Write(sql, params, done))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush(), name="database-group-commit")
-        return await asyncio.shield(done)
+        return asyncio.shield(done)
 
     async def _flush(self) -> None:
         while self._queued:
@@ -168,7 +178,8 @@ class Database:
         return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Mapping[str, Any] | Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        """All rows of a read-only query."""
+        """All rows of a read-only query, which sees every write queued before it (committed or failed by then)."""
+        await self._after_queued_writes()
         async with self._exclusive():
             return list(await self._connection.execute_fetchall(sql, params))
 

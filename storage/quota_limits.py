@@ -84,11 +84,13 @@ class QuotaLimitsRepository:
             )
 
     async def reset_usage(self, guild_id: int, user_id: int, usage_day: str, *, actor_id: int, now: int) -> int:
-        """Stop counting the member's delivered images of ``usage_day`` and record it; returns how many images."""
+        """Stop counting the member's images of ``usage_day``, delivered or on their way, and record it; returns how
+        many images. A picture may be on screen a moment before its delivery is recorded: it is forgiven too, and
+        stays forgiven when it settles (or simply goes back if it fails)."""
         async with self._db.transaction() as conn:
             async with conn.execute(
                 "UPDATE generations SET forgiven_at = ? WHERE guild_id = ? AND user_id = ? AND usage_day = ?"
-                " AND state = 'delivered' AND forgiven_at IS NULL RETURNING images",
+                " AND state IN ('reserved', 'delivered') AND forgiven_at IS NULL RETURNING images",
                 (now, guild_id, user_id, usage_day),
             ) as cursor:
                 forgiven = sum(int(row[0]) for row in await cursor.fetchall())

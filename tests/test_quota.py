@@ -169,6 +169,17 @@ async def test_an_admin_reset_forgives_todays_images_and_is_recorded(bed: Bed) -
     assert (change.actor_id, change.action, change.target_id) == (ADMIN, "reset usage today", ALICE.user_id)
 
 
+async def test_a_reset_forgives_images_still_being_delivered_and_they_stay_forgiven(bed: Bed) -> None:
+    on_screen = await reserve(bed.quota, ALICE, images=2)  # posted, its delivery not recorded yet
+    failing = await reserve(bed.quota, ALICE, images=1)
+    assert await bed.quota.reset_today(GUILD, ALICE.user_id, actor_id=ADMIN) == 3
+    await bed.quota.settle(on_screen)
+    await bed.quota.release(failing, outcome="ProviderUnavailableError")
+    assert (await bed.quota.status(ALICE)).user_used == 0, "counted neither when settled nor twice when released"
+    await bed.quota.settle(await reserve(bed.quota, ALICE, images=1))
+    assert (await bed.quota.status(ALICE)).user_used == 1
+
+
 async def test_every_limit_change_is_recorded_with_before_and_after(bed: Bed) -> None:
     await bed.quota.set_limit(GUILD, "role", 555, 20, actor_id=ADMIN)
     await bed.quota.set_limit(GUILD, "role", 555, None, actor_id=ADMIN)

@@ -158,13 +158,24 @@ async def test_a_batch_whose_transaction_sqlite_rolled_back_never_reports_an_und
 async def test_a_write_whose_caller_stops_waiting_still_commits(tmp_path: Path) -> None:
     path = tmp_path / "bot.db"
     async with open_database(path) as db:
-        write = asyncio.create_task(db.write("INSERT INTO bot_state (key, value) VALUES ('settled', 'yes')"))
-        await asyncio.sleep(0)  # let the write be queued
+        write = db.write("INSERT INTO bot_state (key, value) VALUES ('settled', 'yes')")  # queued on the call
         write.cancel()
         with pytest.raises(asyncio.CancelledError):
             await write
     with sqlite3.connect(path) as raw:
         assert raw.execute("SELECT value FROM bot_state WHERE key = 'settled'").fetchone() == ("yes",)
+
+
+async def test_reads_and_transactions_see_every_write_queued_before_them(tmp_path: Path) -> None:
+    async with open_database(tmp_path / "bot.db") as db:
+        first = db.write("INSERT INTO bot_state (key, value) VALUES ('first', '1')")
+        second = db.write("INSERT INTO bot_state (key, value) VALUES ('second', '2')")
+        keys = {row[0] for row in await db.fetchall("SELECT key FROM bot_state")}
+        assert {"first", "second"} <= keys, "queued before the read started, so committed before it ran"
+        third = db.write("INSERT INTO bot_state (key, value) VALUES ('third', '3')")
+        async with db.transaction() as conn, conn.execute("SELECT value FROM bot_state WHERE key = 'third'") as cursor:
+            assert await cursor.fetchone() is not None, "a transaction too comes after the writes queued before it"
+        await asyncio.gather(first, second, third)
 
 
 async def test_writes_after_close_and_inside_a_transaction_fail_loudly(tmp_path: Path) -> None:

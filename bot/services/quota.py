@@ -284,7 +284,8 @@ class QuotaService:
         self._settings.changed(guild_id)
 
     async def reset_today(self, guild_id: int, user_id: int, *, actor_id: int) -> int:
-        """Forgive the member's delivered images today; returns how many. Recorded like every admin change."""
+        """Forgive the member's images today, delivered or on their way; returns how many. Recorded like every admin
+        change."""
         now, day, _ = self._day()
         return await self._limits.reset_usage(guild_id, user_id, day, actor_id=actor_id, now=int(now.timestamp()))
 
