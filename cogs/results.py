@@ -5,9 +5,11 @@ generation id; the rest is looked up in the database, so a button pressed days l
 Reroll and Edit go through the same moderation and quota path as /imagine.
 """
 
+import asyncio
 import io
 import logging
 import time
+from collections.abc import Awaitable
 from dataclasses import asdict
 from http import HTTPStatus
 from types import MappingProxyType
@@ -67,8 +69,8 @@ def result_view(job_id: int, pictures: int) -> discord.ui.View:
 async def run_public_job(interaction: discord.Interaction, prompt: str, options: ImageOptions) -> None:
     """Acknowledge publicly, run the job with live progress, and turn the placeholder into the result.
 
-    The result is recorded before it is posted (the placeholder's message id comes with the acknowledgement), so
-    its buttons work from the moment anyone can see them.
+    The result's record is queued before the edit that shows it is sent (the placeholder's message id comes with
+    the acknowledgement), and commits while the edit is on its way: any button press reads it after it.
     """
     services = services_of(interaction)
     message_id = await public_placeholder(interaction)
@@ -79,8 +81,9 @@ async def run_public_job(interaction: discord.Interaction, prompt: str, options:
         embeds = result_embeds(
             delivery.result, files, prompt=prompt, requester=interaction.user.mention, link=link if message_id else None
         )
-        if message_id is not None:
-            await _remember(services, interaction, (delivery.job_id, message_id), prompt, options)
+        recorded = None
+        if message_id is not None:  # queued before the edit goes out: a button press can only come after it
+            recorded = _remember(services, interaction, (delivery.job_id, message_id), prompt, options)
         try:
             message = await interaction.edit_original_response(
                 embeds=embeds, attachments=files, view=result_view(delivery.job_id, len(files))
@@ -91,6 +94,9 @@ async def run_public_job(interaction: discord.Interaction, prompt: str, options:
             if exc.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
                 raise ImageTooLargeError from exc
             raise
+        finally:
+            if recorded is not None:
+                await recorded
         if message_id is None:
             await _remember(services, interaction, (delivery.job_id, message.id), prompt, options)
 
@@ -107,12 +113,13 @@ async def run_public_job(interaction: discord.Interaction, prompt: str, options:
         await reply_privately(interaction, error_text(refusal), view=appeal_view(refusal))
 
 
-async def _remember(
+def _remember(
     services: Services, interaction: discord.Interaction, posted: tuple[int, int], prompt: str, options: ImageOptions
-) -> None:
+) -> Awaitable[None]:
+    """Queue the result's record now; the returned awaitable waits for its commit and logs a failure."""
     job_id, message_id = posted
     try:
-        await services.results.record(
+        record = services.results.record(
             job_id,
             guild_id=interaction.guild_id or 0,
             channel_id=interaction.channel_id or 0,
@@ -122,6 +129,16 @@ async def _remember(
             options=asdict(options),
             now=int(time.time()),
         )
+    except Exception as exc:  # refused outright (the database is closing): logged like a failed commit
+        refused: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        refused.set_exception(exc)
+        record = refused
+    return _committed_or_logged(record, job_id)
+
+
+async def _committed_or_logged(record: Awaitable[object], job_id: int) -> None:
+    try:
+        await record
     except Exception:
         # The picture is still posted and charged; only its buttons will say the result is gone.
         log.exception("Could not record result %s", job_id)

@@ -1,6 +1,7 @@
 """Posted results: what their buttons and /history need."""
 
 import json
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +43,7 @@ class ResultsRepository:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    async def record(
+    def record(
         self,
         generation_id: int,
         *,
@@ -53,9 +54,10 @@ class ResultsRepository:
         prompt: str,
         options: dict[str, Any],
         now: int,
-    ) -> None:
-        """Remember a result that was just posted."""
-        await self._db.write(
+    ) -> Awaitable[object]:
+        """Remember a result being posted: queued at once, so any read that starts later sees it; await the result
+        to know it was committed."""
+        return self._db.write(
             "INSERT INTO results (generation_id, guild_id, channel_id, message_id, user_id, prompt, options,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (generation_id) DO NOTHING",
             (generation_id, guild_id, channel_id, message_id, user_id, prompt, json.dumps(options), now),
