@@ -59,7 +59,7 @@ class ImagineTree(app_commands.CommandTree["ImagineBot"]):
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Every command answers in its member's language, and knows whether it was acknowledged early."""
-        await services_of(interaction).early_acks.adopt(interaction)
+        services_of(interaction).early_acks.adopt(interaction)
         use_locale(interaction)
         return True
 

@@ -11,11 +11,12 @@ parsers, and the interaction response's record of how it was answered. Without t
 the usual way, as they are after any early acknowledgement that fails.
 """
 
+import asyncio
 import json
 import logging
 import sys
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 import discord
@@ -24,13 +25,12 @@ import httptools
 from bot.services.acknowledgements import AcknowledgementGate
 from bot.services.keepalive import HttpAnswer, KeepAlivePool
 
-if TYPE_CHECKING:
-    import asyncio
-
 log = logging.getLogger(__name__)
 
-# ``Interaction.extras`` key: the message id of an early acknowledgement's placeholder, when Discord gave it.
+# ``Interaction.extras`` keys: the message id of an early acknowledgement's placeholder, when Discord gave it; and
+# the task recording that acknowledgement once Discord answers it.
 _PLACEHOLDER_MESSAGE_ID = "placeholder_message_id"
+_ACKNOWLEDGEMENT = "early_acknowledgement"
 # Discord's error code for a second answer to one interaction.
 _ALREADY_ACKNOWLEDGED = 40060
 USER_AGENT = (
@@ -84,23 +84,16 @@ class EarlyAcknowledger:
         self._parsers.update(self._originals)
         self._gate.flush()
 
-    async def adopt(self, interaction: discord.Interaction) -> None:
-        """Once the early acknowledgement of ``interaction`` (if any) is answered, record it in discord.py.
+    def adopt(self, interaction: discord.Interaction) -> None:
+        """Have the early acknowledgement of ``interaction`` (if any) recorded in discord.py once Discord answers it,
+        without waiting for that here: the command starts meanwhile, and :func:`acknowledged` waits for it before
+        anything answers the interaction.
 
         After a failed one the interaction is left unanswered, so the command's own ``defer`` sends it again.
         """
         answer = self._pending.pop(interaction.id, None)
-        if answer is None:
-            return
-        try:
-            result = await answer  # the pool's own timeout bounds the wait
-        except (OSError, TimeoutError) as exc:
-            log.warning("Early acknowledgement of %s failed (%r); deferring it as usual", interaction.id, exc)
-            return
-        if not _succeeded(answer):
-            log.warning("Early acknowledgement of %s got HTTP %s; deferring it as usual", interaction.id, result.status)
-            return
-        _mark_deferred_publicly(interaction, _placeholder_id(result.body))
+        if answer is not None:
+            interaction.extras[_ACKNOWLEDGEMENT] = asyncio.ensure_future(_record(interaction, answer))
 
     def _interaction_parser(self, parse: Callable[[Any], None]) -> Callable[[Any], None]:
         def acknowledge_then_parse(data: Any) -> None:
@@ -142,12 +135,32 @@ class EarlyAcknowledger:
         return answer
 
 
+async def _record(interaction: discord.Interaction, answer: "asyncio.Future[HttpAnswer]") -> None:
+    try:
+        result = await answer  # the pool's own timeout bounds the wait
+    except (OSError, TimeoutError) as exc:
+        log.warning("Early acknowledgement of %s failed (%r); deferring it as usual", interaction.id, exc)
+        return
+    if not _succeeded(answer):
+        log.warning("Early acknowledgement of %s got HTTP %s; deferring it as usual", interaction.id, result.status)
+        return
+    _mark_deferred_publicly(interaction, _placeholder_id(result.body))
+
+
+async def acknowledged(interaction: discord.Interaction) -> None:
+    """Wait until discord.py knows how ``interaction`` was acknowledged early, if it was: call before answering."""
+    recording: asyncio.Future[None] | None = interaction.extras.get(_ACKNOWLEDGEMENT)
+    if recording is not None:
+        await asyncio.shield(recording)  # shared by every caller, and never raises
+
+
 async def public_placeholder(interaction: discord.Interaction) -> int | None:
     """Make sure ``interaction`` shows a public "thinking…"; returns the placeholder's message id when Discord gave it.
 
     An interaction acknowledged early shows it already; any other is deferred through discord.py now. A 40060
     answer to that means an early acknowledgement whose answer was lost on the way back had reached Discord.
     """
+    await acknowledged(interaction)
     if interaction.response.is_done():
         return interaction.extras.get(_PLACEHOLDER_MESSAGE_ID)
     try:

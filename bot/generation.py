@@ -116,12 +116,18 @@ class ImageJobRunner:
         *,
         jobs: JobTracker,
         progress: Progress | None = None,
+        ready: Awaitable[object] | None = None,
     ) -> None:
         """The whole job as tracked work: moderation (unless a moderator approved it), reservation, delivery, and
-        the settlement, during which a shutdown waits but never cuts in (the picture is already posted)."""
+        the settlement, during which a shutdown waits but never cuts in (the picture is already posted).
+
+        ``ready`` (the job's answer being set up) is awaited after the prompt check and before anything is reserved.
+        """
         with jobs.track():
             if job.approved_by is None:
                 await self._check_prompt(job)
+            if ready is not None:
+                await ready
             reservation = await self._reserve(job)
             await self._deliver(job, reservation, post, progress or SilentProgress())
             jobs.protect()

@@ -69,13 +69,15 @@ def result_view(job_id: int, pictures: int) -> discord.ui.View:
 async def run_public_job(interaction: discord.Interaction, prompt: str, options: ImageOptions) -> None:
     """Acknowledge publicly, run the job with live progress, and turn the placeholder into the result.
 
+    The prompt is checked while Discord answers the acknowledgement; nothing is reserved before it has.
     The result's record is queued before the edit that shows it is sent (the placeholder's message id comes with
     the acknowledgement), and commits while the edit is on its way: any button press reads it after it.
     """
     services = services_of(interaction)
-    message_id = await public_placeholder(interaction)
+    placeholder = asyncio.ensure_future(public_placeholder(interaction))
 
     async def post(delivery: Delivery) -> None:
+        message_id = placeholder.result()  # the runner waited for it before reserving anything
         files = result_files(delivery.images, delivery.job_id)
         link = f"https://discord.com/channels/{interaction.guild_id}/{interaction.channel_id}/{message_id}"
         embeds = result_embeds(
@@ -108,9 +110,20 @@ async def run_public_job(interaction: discord.Interaction, prompt: str, options:
             progress=InteractionProgress(
                 interaction, interval=services.progress_interval, first_edit_after=services.progress_interval
             ),
+            ready=placeholder,
         )
     except PromptRefusedError as refusal:
+        await _settled(placeholder)
         await reply_privately(interaction, error_text(refusal), view=appeal_view(refusal))
+    finally:
+        await _settled(placeholder)  # before anything else answers the interaction
+
+
+async def _settled(placeholder: "asyncio.Future[int | None]") -> None:
+    """Wait for the placeholder however it went: a job that failed before needing it has its own error to tell."""
+    await asyncio.wait({placeholder})
+    if not placeholder.cancelled():
+        placeholder.exception()  # seen: the job's own error, or the member's answer, reports what matters
 
 
 def _remember(

@@ -31,6 +31,36 @@ QUIET = 1.0
 SLOW_GATE = functools.partial(AcknowledgementGate, quiet_seconds=QUIET, max_wait_seconds=10 * QUIET)
 
 
+async def test_the_prompt_is_checked_while_discord_answers_the_acknowledgement(
+    running_bot: RunningBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    fake_discord.callback_answers_held = asyncio.Event()
+    record = await imagine(fake_discord, "an otter juggling")
+    async with asyncio.timeout(WAIT):  # a bound for a broken path: checking after the answer would wait for ever
+        await fake_openai.wait_for_moderation_requests(1)
+    assert fake_openai.checked_prompts.keys() == {"an otter juggling"}
+    assert len(record.callbacks) == 1
+    fake_discord.callback_answers_held.set()
+    await wait_for_result(fake_discord, record)
+    assert len(record.callbacks) == 1
+    assert fake_discord.contract_violations == []
+
+
+async def test_a_refusal_while_discord_answers_the_acknowledgement_waits_for_it_and_answers_once(
+    running_bot: RunningBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    fake_discord.callback_answers_held = asyncio.Event()
+    record = await imagine(fake_discord, "porn")  # the blocklist refuses it at once
+    await fake_discord.wait_for(lambda: bool(record.callbacks))
+    await fake_discord.sync_gateway()  # the bot has had the command, and its refusal, in hand
+    fake_discord.callback_answers_held.set()
+    assert "appeal" in await wait_for_private_answer(fake_discord, record)
+    callbacks = [r for r in fake_discord.requests if r.method == "POST" and r.path.endswith("/callback")]
+    assert len(callbacks) == 1, "the refusal replaced the early acknowledgement instead of answering it again"
+    assert fake_openai.moderation_requests == fake_openai.image_requests == []
+    assert fake_discord.contract_violations == []
+
+
 async def test_imagine_is_acknowledged_before_discord_py_hands_it_to_any_of_our_code(
     running_bot: RunningBot, fake_discord: FakeDiscord, monkeypatch: pytest.MonkeyPatch
 ) -> None:

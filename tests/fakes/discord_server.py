@@ -458,6 +458,8 @@ class FakeDiscord:
         self._contract: ApiContract | NoContract = discord_contract() if check_contracts else NoContract()
         self.ack_deadline: float | None = ACK_DEADLINE_SECONDS  # None: accept late interaction callbacks
         self.failing_callbacks = 0  # this many interaction callbacks from now on are answered 503, and not applied
+        # An Event here: interaction callbacks are applied at once, but their answers wait until it is set.
+        self.callback_answers_held: asyncio.Event | None = None
         self.lost_callback_answers = 0  # this many are applied, but their connection drops before the answer
         self.guilds: dict[int, FakeGuild] = {}
         self.guild_premium_tier: dict[int, int] = {}
@@ -1643,6 +1645,9 @@ class FakeDiscord:
                 info["response_message_id"] = str(record.message.id)
                 resource = {"type": 7, "message": self.message_payload(record.message)}
         record.callbacks.append(callback)
+        if self.callback_answers_held is not None:  # applied; the answer is still on its way back
+            await self._notify()
+            await self.callback_answers_held.wait()
         if self.lost_callback_answers:
             self.lost_callback_answers -= 1
             raise _DroppedConnectionError
