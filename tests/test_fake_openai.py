@@ -286,7 +286,7 @@ async def test_latency_delays_the_answer_but_not_the_arrival(fake: FakeOpenAI, c
 
     answered = time.perf_counter()
     [recorded] = fake.image_requests
-    assert answered - recorded.received_at >= 0.1
+    assert answered - recorded.received_at >= fake.upstream_holds[recorded.request_id] >= 0.1
 
 
 async def test_a_stream_sends_partial_images_during_the_latency_and_the_image_at_its_end(
@@ -301,7 +301,7 @@ async def test_a_stream_sends_partial_images_during_the_latency_and_the_image_at
     [completed] = [at - recorded.received_at for kind, at in arrivals if kind == "image_generation.completed"]
     assert len(partials) == 2
     assert 0.1 <= partials[0] < partials[1] < completed, "a third, two thirds, then all of the latency"
-    assert completed >= 0.3
+    assert completed >= fake.upstream_holds[recorded.request_id] >= 0.3, "the hold it records is what it waited"
 
 
 async def test_invalid_request_is_rejected_and_noted(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:

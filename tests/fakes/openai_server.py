@@ -238,6 +238,9 @@ class FakeOpenAI:
         self.hold_moderation = False  # moderation requests wait for ``release_hung()``, then answer as usual
         self.image_factory: Callable[[str], bytes] = gradient_png
         self.image_requests: list[RecordedRequest] = []
+        # By request id: how long each image request was held for ``latency``, as the event loop's timer gave it (it
+        # wakes up to about a millisecond late per wait).
+        self.upstream_holds: dict[str, float] = {}
         self.moderation_requests: list[RecordedRequest] = []
         self.contract_violations: list[str] = []
         self._image_failures: deque[Failure] = deque()
@@ -409,7 +412,9 @@ class FakeOpenAI:
         invalid = self._invalid_request("/images/generations", raw)
         streams = invalid is None and failure is None and bool(record.json.get("stream"))
         if self.latency and not streams:  # a stream spreads its events over the latency instead
+            held_from = asyncio.get_running_loop().time()
             await asyncio.sleep(self.latency)  # the upstream's generation time, not synchronisation
+            self.upstream_holds[record.request_id] = asyncio.get_running_loop().time() - held_from
         if invalid is not None:
             return invalid
         if failure is not None:
@@ -484,6 +489,7 @@ class FakeOpenAI:
             # Like a real generation: partial images arrive while it runs, the final image when ``latency`` is up.
             due = started + self.latency * min(1.0, (index + 1) / (partial_images + 1))
             await asyncio.sleep(max(0.0, due - asyncio.get_running_loop().time()))
+            self.upstream_holds[request[_REQUEST_ID]] = asyncio.get_running_loop().time() - started
             self._violations(f"POST {IMAGES_PATH} stream event", self._contract.schema_errors(schema, event))
             await response.write(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())
         if self.streams_linger:  # a proxy that holds the stream open after the final image
