@@ -1,6 +1,7 @@
 """ContentModerator over real sockets: the fake OpenAI through the SDK on its aiohttp transport, as the bot runs it."""
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -8,6 +9,7 @@ import openai
 import pytest
 from aiohttp import web
 
+from bot.services.encoding import OFF_LOOP_THRESHOLD
 from bot.services.errors import ModerationUnavailableError
 from bot.services.moderation_endpoint import (
     TEXT_REQUESTS_IN_FLIGHT,
@@ -16,7 +18,7 @@ from bot.services.moderation_endpoint import (
     scores_from,
 )
 from tests.fakes.openai_server import FakeOpenAI
-from tests.helpers import first_steps
+from tests.helpers import first_steps, noisy_png
 
 
 def client_for(base_url: str) -> openai.AsyncOpenAI:
@@ -67,6 +69,16 @@ async def test_prompts_checked_while_requests_are_under_way_go_together_and_get_
         prompt for prompt, result in zip(prompts, results[TEXT_REQUESTS_IN_FLIGHT:], strict=True) if result.flagged
     ]
     assert flagged == ["a crowbar"], "each prompt gets the result at its own place in the answer"
+
+
+async def test_a_large_image_is_sent_whole_as_json(moderator: ContentModerator, fake_openai: FakeOpenAI) -> None:
+    picture = noisy_png(200, 200)  # over the size whose request is built off the event loop
+    assert len(picture) >= OFF_LOOP_THRESHOLD
+    await moderator.check_image(picture, "image/png")
+    (request,) = fake_openai.moderation_requests
+    assert request.headers["content-type"] == "application/json"
+    [item] = request.json["input"]
+    assert item["image_url"]["url"] == "data:image/png;base64," + base64.b64encode(picture).decode()
 
 
 async def test_images_are_sent_as_data_urls(moderator: ContentModerator, fake_openai: FakeOpenAI) -> None:

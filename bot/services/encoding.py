@@ -13,8 +13,8 @@ from PIL import Image, UnidentifiedImageError
 
 from bot.services.errors import ImageRetrievalError, ImageTooLargeError
 
-# Below this, decoding on the loop is cheaper than the hop to a thread.
-_OFF_LOOP_THRESHOLD = 64 * 1024
+# Below this many bytes, base64 work on the loop is cheaper than the hop to a thread.
+OFF_LOOP_THRESHOLD = 64 * 1024
 _JPEG_QUALITIES = (90, 80, 70, 60)
 _MIN_EDGE = 256
 
@@ -34,7 +34,7 @@ class PreparedImage:
 async def decode_base64(text: str) -> bytes:
     """Decode a provider's base64 image, off the loop when it is large."""
     try:
-        if len(text) < _OFF_LOOP_THRESHOLD:
+        if len(text) < OFF_LOOP_THRESHOLD:
             return base64.b64decode(text, validate=True)
         return await asyncio.to_thread(base64.b64decode, text, validate=True)
     except (binascii.Error, ValueError) as exc:

@@ -4,7 +4,9 @@ Thresholds read "block when the score reaches this": a higher threshold is more 
 set, the endpoint's own ``flagged`` decision for the category applies.
 """
 
+import asyncio
 import base64
+import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ import httpx2
 import openai
 
 from bot.services.batching import Batcher
+from bot.services.encoding import OFF_LOOP_THRESHOLD
 from bot.services.errors import ModerationUnavailableError
 
 log = logging.getLogger(__name__)
@@ -115,27 +118,27 @@ class ContentModerator:
         return await self._texts.submit(text)
 
     async def check_image(self, image: bytes, mime_type: str) -> ModerationScores:
-        """Scores for a generated image."""
-        url = f"data:{mime_type};base64,{base64.b64encode(image).decode()}"
-        return _scores(await self._results([{"type": "image_url", "image_url": {"url": url}}]))
+        """Scores for a generated image (its request, a few megabytes of base64 JSON, is built off the loop)."""
+        if len(image) < OFF_LOOP_THRESHOLD:
+            body = _image_request(image, mime_type)
+        else:
+            body = await asyncio.to_thread(_image_request, image, mime_type)
+        return _scores(await self._results(body))
 
     async def _check_texts(self, texts: list[str]) -> list[ModerationScores]:
-        results = await self._results(texts[0] if len(texts) == 1 else texts)
+        results = await self._results(_request(texts[0] if len(texts) == 1 else texts))
         if len(results) != len(texts):
             log.warning("Moderation endpoint answered %d prompt(s) with %d result(s)", len(texts), len(results))
             raise ModerationUnavailableError("malformed answer")
         return [_scores([result]) for result in results]
 
-    async def _results(self, payload: object) -> list[Mapping[str, Any]]:
+    async def _results(self, request: bytes) -> list[Mapping[str, Any]]:
         try:
-            # The SDK's documented way to send a request as is and get the raw answer back: its typed model of the
+            # The SDK's documented way to send a body as is and get the raw answer back: its typed model of the
             # answer, and its parameter transform walking the input (a whole base64 image, for pictures), cost more
             # CPU than the rest of the call. Errors are raised as from any SDK call.
             response = await self._client.post(
-                "/moderations",
-                cast_to=httpx2.Response,
-                body={"model": MODERATION_MODEL, "input": payload},
-                options={"timeout": self._timeout},
+                "/moderations", cast_to=httpx2.Response, content=request, options={"timeout": self._timeout}
             )
         except openai.OpenAIError as exc:
             log.warning(
@@ -150,6 +153,16 @@ class ContentModerator:
             log.warning("Moderation endpoint answered with something else: %r", exc)
             raise ModerationUnavailableError("malformed answer") from exc
         return results
+
+
+def _request(payload: object) -> bytes:
+    """A moderation request's JSON body (the SDK sends it as ``application/json``)."""
+    return json.dumps({"model": MODERATION_MODEL, "input": payload}).encode()
+
+
+def _image_request(image: bytes, mime_type: str) -> bytes:
+    url = f"data:{mime_type};base64,{base64.b64encode(image).decode()}"
+    return _request([{"type": "image_url", "image_url": {"url": url}}])
 
 
 def _scores(results: list[Mapping[str, Any]]) -> ModerationScores:
