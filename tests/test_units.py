@@ -105,9 +105,10 @@ def png_bytes(width: int, height: int, *, noisy: bool = False) -> bytes:
     return buffer.getvalue()
 
 
-async def test_images_under_the_limit_are_uploaded_untouched() -> None:
-    data = png_bytes(64, 32)
-    prepared = await prepare_for_upload(data, limit=len(data))
+@pytest.mark.parametrize("limit", [None, 8 * 1024 * 1024], ids=["exactly its size", "a guild's 8 MiB"])
+async def test_images_under_the_limit_are_uploaded_untouched(limit: int | None) -> None:
+    data = png_bytes(64, 32)  # small: with room to spare it is checked on the event loop, not in a thread
+    prepared = await prepare_for_upload(data, limit=limit or len(data))
     assert (prepared.data, prepared.extension, prepared.width, prepared.height) == (data, "png", 64, 32)
 
 
@@ -131,6 +132,9 @@ async def test_a_truncated_image_is_not_posted() -> None:
     data = png_bytes(256, 256, noisy=True)
     with pytest.raises(ImageRetrievalError):
         await prepare_for_upload(data[: len(data) // 2], limit=len(data))
+    small = png_bytes(64, 32, noisy=True)
+    with pytest.raises(ImageRetrievalError):
+        await prepare_for_upload(small[: len(small) // 2], limit=8 * 1024 * 1024)
 
 
 async def test_garbage_is_not_an_image() -> None:

@@ -13,7 +13,8 @@ from PIL import Image, UnidentifiedImageError
 
 from bot.services.errors import ImageRetrievalError, ImageTooLargeError
 
-# Below this many bytes, base64 work on the loop is cheaper than the hop to a thread.
+# Below this many bytes, base64 work (or checking a picture that needs no shrinking) on the loop is cheaper than the
+# hop to a worker thread.
 OFF_LOOP_THRESHOLD = 64 * 1024
 _JPEG_QUALITIES = (90, 80, 70, 60)
 _MIN_EDGE = 256
@@ -42,7 +43,10 @@ async def decode_base64(text: str) -> bytes:
 
 
 async def prepare_for_upload(data: bytes, limit: int) -> PreparedImage:
-    """Check ``data`` is an image and bring it under ``limit`` bytes, re-encoding as JPEG if needed."""
+    """Check ``data`` is an image and bring it under ``limit`` bytes, re-encoding as JPEG if needed (in a worker
+    thread, unless it is a small file that fits: checking that is cheaper than the hop)."""
+    if len(data) < OFF_LOOP_THRESHOLD <= limit:
+        return _prepare(data, limit)
     return await asyncio.to_thread(_prepare, data, limit)
 
 
