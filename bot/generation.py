@@ -121,26 +121,24 @@ class ImageJobRunner:
         """The whole job as tracked work: moderation (unless a moderator approved it), reservation, delivery, and
         the settlement, during which a shutdown waits but never cuts in (the picture is already posted).
 
-        ``ready`` (the job's answer being set up) is awaited after the prompt check and before anything is reserved.
+        ``ready`` (the job's answer being set up) is awaited after the prompt is checked and before a refusal is
+        recorded or anything reserved: a member who cannot be answered gets neither a strike nor a charge.
         """
         with jobs.track():
-            if job.approved_by is None:
-                await self._check_prompt(job)
+            verdict = ALLOWED if job.approved_by is not None else await self._prompt_verdict(job)
             if ready is not None:
                 await ready
+            if not verdict.allowed:
+                raise await self.record_refusal(job, verdict)
             reservation = await self._reserve(job)
             await self._deliver(job, reservation, post, progress or SilentProgress())
             jobs.protect()
             await self._settle(reservation)
 
-    async def _check_prompt(self, job: Job) -> None:
-        """Suspension, then the moderation layers; a refusal is recorded, logged for moderators, and raised."""
+    async def _prompt_verdict(self, job: Job) -> Verdict:
+        """Suspension (raised at once), then what the moderation layers say about the prompt."""
         await self._moderation.ensure_not_suspended(job.member.guild_id, job.member.user_id)
-        verdict = await self._moderation.check_prompt(
-            job.member.guild_id, job.prompt, age_restricted=job.age_restricted
-        )
-        if not verdict.allowed:
-            raise await self.record_refusal(job, verdict)
+        return await self._moderation.check_prompt(job.member.guild_id, job.prompt, age_restricted=job.age_restricted)
 
     async def _reserve(self, job: Job) -> Reservation:
         """Hold the job's images against the member's and the server's quota."""

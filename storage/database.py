@@ -77,9 +77,8 @@ class Database:
 
     @asynccontextmanager
     async def _exclusive(self) -> AsyncIterator[None]:
+        self._refuse_nested_use()
         task = asyncio.current_task()
-        if task is not None and task is self._holder:
-            raise RuntimeError("nested database use: inside transaction(), use the connection it yields")
         async with self._lock:
             self._holder = task
             try:
@@ -87,10 +86,17 @@ class Database:
             finally:
                 self._holder = None
 
+    def _refuse_nested_use(self) -> None:
+        task = asyncio.current_task()
+        if task is not None and task is self._holder:
+            raise RuntimeError("nested database use: inside transaction(), use the connection it yields")
+
     async def _after_queued_writes(self) -> None:
         """Wait until every write queued so far has committed or failed (a batch under way holds the connection, so
-        only writes still queued need waiting for)."""
+        only writes still queued need waiting for); nested use fails at once rather than waiting on itself."""
+        self._refuse_nested_use()
         if self._queued:
+            self._start_flushing()  # a group commit stopped by cancellation leaves its successors queued
             await asyncio.wait({self._queued[-1].done})
 
     @asynccontextmanager
@@ -121,13 +127,15 @@ class Database:
         """
         if self._closed:
             raise RuntimeError("the database is closed")
-        if asyncio.current_task() is self._holder:
-            raise RuntimeError("nested database use: inside transaction(), use the connection it yields")
+        self._refuse_nested_use()
         done: asyncio.Future[list[aiosqlite.Row]] = asyncio.get_running_loop().create_future()
         self._queued.append(_Write(sql, params, done))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush(), name="database-group-commit")
+        self._start_flushing()
         return asyncio.shield(done)
+
+    def _start_flushing(self) -> None:
+        if self._queued and (self._flusher is None or self._flusher.done()):
+            self._flusher = asyncio.create_task(self._flush(), name="database-group-commit")
 
     async def _flush(self) -> None:
         while self._queued:

@@ -17,10 +17,12 @@ from tests.conftest import RunningBot, StartBot
 from tests.fakes.discord_server import FakeDiscord, FakeUser
 from tests.fakes.openai_server import Failure, FakeOpenAI
 from tests.helpers import (
+    ACK_DEADLINE_SECONDS,
     DEFERRED_CHANNEL_MESSAGE,
     EPHEMERAL,
     imagine,
     is_result,
+    moderation,
     wait_for_private_answer,
     wait_for_result,
 )
@@ -102,6 +104,26 @@ async def test_an_early_acknowledgement_that_fails_is_sent_again_the_usual_way(
     (ack,) = record.callbacks
     assert ack.type == DEFERRED_CHANNEL_MESSAGE
     assert "got HTTP 503; deferring it as usual" in caplog.text
+
+
+async def test_a_member_who_cannot_be_answered_gets_no_strike(
+    running_bot: RunningBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    fake_discord.ack_deadline = 0.0  # every answer comes too late: Discord says "Unknown interaction" (not retried)
+    record = await imagine(fake_discord, "porn")  # the blocklist refuses it at once
+
+    def attempts() -> int:
+        return sum(1 for r in fake_discord.requests if r.path.endswith("/callback") and str(record.id) in r.path)
+
+    await fake_discord.wait_for(lambda: attempts() == 3)  # early, the usual defer, then the error's own answer
+    assert record.callbacks == []
+    late = fake_discord.contract_violations
+    assert len(late) == 3, late
+    assert all("answered after" in v for v in late), late
+    late.clear()  # expected here: they are what this test arranged
+    fake_discord.ack_deadline = ACK_DEADLINE_SECONDS
+    assert (await moderation(fake_discord, "strikes list")).embeds[0]["description"] == "none"
+    assert fake_openai.image_requests == []
 
 
 async def test_a_burst_is_acknowledged_in_full_before_its_jobs_start(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import pytest
 
@@ -148,6 +149,24 @@ async def test_a_moderators_suspension_and_its_lifting_apply_at_once(bed: Bed) -
     await bed.service.suspend(GUILD, MEMBER, 2, moderator_id=MOD)
     bed.clock.now += timedelta(hours=3)
     await bed.service.ensure_not_suspended(GUILD, MEMBER)  # it ended on its own
+
+
+async def test_a_suspension_holds_even_if_the_refusal_that_caused_it_was_stopped_as_it_committed(
+    bed: Bed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await bed.service.update_settings(GUILD, strike_limit=1)
+    await bed.service.ensure_not_suspended(GUILD, MEMBER)  # the server's suspensions are known from here on
+    record = bed.repository.record_refusal
+
+    async def committed_then_stopped(**kwargs: Any) -> tuple[int, int | None]:
+        await record(**kwargs)
+        raise asyncio.CancelledError  # as a timeout or shutdown would, while the commit was being awaited
+
+    monkeypatch.setattr(bed.repository, "record_refusal", committed_then_stopped)
+    with pytest.raises(asyncio.CancelledError):
+        await refuse(bed)
+    with pytest.raises(SuspendedError):
+        await bed.service.ensure_not_suspended(GUILD, MEMBER)
 
 
 async def test_concurrent_refusals_at_the_limit_suspend_exactly_once(bed: Bed) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from storage.database import Database, Migration, MigrationError, bundled_migrations, open_database
 from storage.state import BotStateRepository
+from tests.helpers import first_steps
 
 
 async def test_a_new_database_gets_wal_and_the_latest_schema(tmp_path: Path) -> None:
@@ -176,6 +177,35 @@ async def test_reads_and_transactions_see_every_write_queued_before_them(tmp_pat
         async with db.transaction() as conn, conn.execute("SELECT value FROM bot_state WHERE key = 'third'") as cursor:
             assert await cursor.fetchone() is not None, "a transaction too comes after the writes queued before it"
         await asyncio.gather(first, second, third)
+
+
+async def test_reads_inside_a_transaction_fail_loudly_even_with_writes_queued(tmp_path: Path) -> None:
+    async with open_database(tmp_path / "bot.db") as db:
+        async with db.transaction():
+            taken = asyncio.create_task(db_write_elsewhere(db, "taken"))
+            await first_steps()  # the group commit has taken it and waits for this transaction to end
+            queued = asyncio.create_task(db_write_elsewhere(db, "queued"))
+            await first_steps()  # queued behind it
+            async with asyncio.timeout(10):  # a guard: waiting for the queued write here would wait for ever
+                with pytest.raises(RuntimeError, match="nested database use"):
+                    await db.fetchall("SELECT 1")
+                with pytest.raises(RuntimeError, match="nested database use"):
+                    async with db.transaction():
+                        pass
+        await asyncio.gather(taken, queued)
+
+
+async def db_write_elsewhere(db: Database, key: str) -> object:
+    return await db.write("INSERT INTO bot_state (key, value) VALUES (?, '1')", (key,))
+
+
+async def test_a_write_can_be_queued_from_a_plain_callback(tmp_path: Path) -> None:
+    async with open_database(tmp_path / "bot.db") as db:
+        loop = asyncio.get_running_loop()
+        queued: asyncio.Future[asyncio.Future[object]] = loop.create_future()
+        loop.call_soon(lambda: queued.set_result(db.write("INSERT INTO bot_state (key, value) VALUES ('cb', '1')")))
+        await (await queued)
+        assert [row[0] for row in await db.fetchall("SELECT key FROM bot_state WHERE key = 'cb'")] == ["cb"]
 
 
 async def test_writes_after_close_and_inside_a_transaction_fail_loudly(tmp_path: Path) -> None:

@@ -1,10 +1,12 @@
 """Small pure pieces: safe excerpts, identifiers, health checks, log redaction, image fitting."""
 
+import asyncio
 import io
 import logging
 import random
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -110,6 +112,24 @@ async def test_images_under_the_limit_are_uploaded_untouched(limit: int | None) 
     data = png_bytes(64, 32)  # small: with room to spare it is checked on the event loop, not in a thread
     prepared = await prepare_for_upload(data, limit=limit or len(data))
     assert (prepared.data, prepared.extension, prepared.width, prepared.height) == (data, "png", 64, 32)
+
+
+async def test_only_small_pngs_are_checked_on_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    hops: list[str] = []
+    to_thread = asyncio.to_thread
+
+    async def counted(function: Any, /, *args: Any) -> Any:
+        hops.append(args[0][:4].hex())
+        return await to_thread(function, *args)
+
+    monkeypatch.setattr("bot.services.encoding.asyncio.to_thread", counted)
+    roomy = 8 * 1024 * 1024
+    png, jpeg = png_bytes(64, 32), io.BytesIO()
+    Image.new("RGB", (64, 32)).save(jpeg, format="JPEG")
+    await prepare_for_upload(png, limit=roomy)
+    assert hops == [], "a small PNG's checksums are checked in place"
+    await prepare_for_upload(jpeg.getvalue(), limit=roomy)
+    assert len(hops) == 1, "a JPEG needs a full decode, in a worker thread"
 
 
 async def test_images_over_the_limit_are_reencoded_to_fit() -> None:

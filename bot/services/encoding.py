@@ -16,6 +16,7 @@ from bot.services.errors import ImageRetrievalError, ImageTooLargeError
 # Below this many bytes, base64 work (or checking a picture that needs no shrinking) on the loop is cheaper than the
 # hop to a worker thread.
 OFF_LOOP_THRESHOLD = 64 * 1024
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _JPEG_QUALITIES = (90, 80, 70, 60)
 _MIN_EDGE = 256
 
@@ -44,8 +45,9 @@ async def decode_base64(text: str) -> bytes:
 
 async def prepare_for_upload(data: bytes, limit: int) -> PreparedImage:
     """Check ``data`` is an image and bring it under ``limit`` bytes, re-encoding as JPEG if needed (in a worker
-    thread, unless it is a small file that fits: checking that is cheaper than the hop)."""
-    if len(data) < OFF_LOOP_THRESHOLD <= limit:
+    thread, unless it is a small PNG that fits: checking its checksums is cheaper than the hop, where other formats
+    need a full decode)."""
+    if len(data) < OFF_LOOP_THRESHOLD <= limit and data.startswith(_PNG_SIGNATURE):
         return _prepare(data, limit)
     return await asyncio.to_thread(_prepare, data, limit)
 

@@ -180,20 +180,23 @@ class ModerationService:
         """
         assert verdict.layer is not None  # noqa: S101 - only refused verdicts are recorded
         settings = await self.settings(guild_id)
-        refusal_id, suspended_until = await self._repo.record_refusal(
-            guild_id=guild_id,
-            channel_id=channel_id,
-            user_id=user_id,
-            layer=verdict.layer,
-            findings=verdict.findings,
-            prompt=prompt,
-            options=options,
-            strike=verdict.layer != "output" and not approved,
-            now=self._now(),
-            settings=settings,
-        )
-        if suspended_until:
-            self._suspensions.changed(guild_id)
+        strike = verdict.layer != "output" and not approved
+        try:
+            refusal_id, suspended_until = await self._repo.record_refusal(
+                guild_id=guild_id,
+                channel_id=channel_id,
+                user_id=user_id,
+                layer=verdict.layer,
+                findings=verdict.findings,
+                prompt=prompt,
+                options=options,
+                strike=strike,
+                now=self._now(),
+                settings=settings,
+            )
+        finally:
+            if strike:  # it may have suspended the member, even if this task was stopped as it committed
+                self._suspensions.changed(guild_id)
         return PromptRefusedError(
             layer=verdict.layer,
             categories=verdict.categories,
@@ -279,8 +282,10 @@ class ModerationService:
         assert refusal is not None  # noqa: S101 - foreign key
         if approve:
             settings = await self.settings(guild_id)
-            await self._repo.pardon_refusal(refusal, by=moderator_id, now=self._now(), settings=settings)
-            self._suspensions.changed(guild_id)  # the suspension this strike caused may be gone
+            try:
+                await self._repo.pardon_refusal(refusal, by=moderator_id, now=self._now(), settings=settings)
+            finally:
+                self._suspensions.changed(guild_id)  # the suspension this strike caused may be gone
         return appeal, refusal
 
     # -- settings ----------------------------------------------------------------------------------------------
