@@ -1,7 +1,8 @@
-"""ContentModerator over real sockets: the fake OpenAI through the SDK on its aiohttp transport, as the bot runs it."""
+"""ContentModerator over real sockets: the fake OpenAI, reached as the bot reaches it."""
 
 import asyncio
 import base64
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -15,22 +16,27 @@ from bot.services.moderation_endpoint import (
     TEXT_REQUESTS_IN_FLIGHT,
     TEXTS_PER_REQUEST,
     ContentModerator,
+    moderation_session,
     scores_from,
 )
-from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.openai_server import Failure, FakeOpenAI
 from tests.helpers import first_steps, noisy_png
 
 
-def client_for(base_url: str) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
-        base_url=base_url, api_key="sk-test", max_retries=0, http_client=openai.DefaultAioHttpClient(timeout=5)
-    )
+@asynccontextmanager
+async def moderator_for(
+    base_url: str, *, answer_within: float = 5, **client_options: str
+) -> AsyncIterator[ContentModerator]:
+    """A moderator reaching the server of an SDK client of ``base_url``, as the bot builds it."""
+    client = openai.AsyncOpenAI(base_url=base_url, api_key="sk-test", **client_options)
+    async with moderation_session(client, timeout=answer_within) as session:
+        yield ContentModerator(session)
 
 
 @pytest.fixture
 async def moderator(fake_openai: FakeOpenAI) -> AsyncIterator[ContentModerator]:
-    async with client_for(fake_openai.base_url) as client:
-        yield ContentModerator(client, timeout=5)
+    async with moderator_for(fake_openai.base_url) as moderator:
+        yield moderator
 
 
 async def test_text_scores_and_flags_come_from_the_endpoint(
@@ -43,6 +49,44 @@ async def test_text_scores_and_flags_come_from_the_endpoint(
     assert result.scores["harassment"] == pytest.approx(0.4)
     assert result.flagged == {"violence"}
     assert fake_openai.moderation_requests[0].json["model"] == "omni-moderation-latest"
+
+
+async def test_requests_go_below_the_clients_base_url_with_its_credentials(fake_openai: FakeOpenAI) -> None:
+    async with moderator_for(fake_openai.base_url, organization="org-7", project="proj-9") as moderator:
+        await moderator.check_text("a lighthouse")
+    (request,) = fake_openai.moderation_requests
+    assert request.path == "/v1/moderations"
+    assert request.headers["authorization"] == "Bearer sk-test"
+    assert (request.headers["openai-organization"], request.headers["openai-project"]) == ("org-7", "proj-9")
+    assert request.headers["user-agent"] == f"AsyncOpenAI/Python {openai.__version__}"
+    assert request.headers["content-type"] == "application/json"
+
+
+async def test_an_error_status_is_a_failure_logged_with_its_request_id_and_never_the_key(
+    moderator: ContentModerator, fake_openai: FakeOpenAI, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake_openai.fail_next_moderation(Failure.server_error(502))
+    with pytest.raises(ModerationUnavailableError, match="HTTP 502"):
+        await moderator.check_text("a lighthouse")
+    (request,) = fake_openai.moderation_requests
+    assert f"request_id={request.request_id}" in caplog.text
+    assert "sk-test" not in caplog.text
+
+
+async def test_an_unreachable_endpoint_is_a_failure() -> None:
+    with socket.socket() as unused:  # a port nothing listens on: the connection is refused
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    async with moderator_for(f"http://127.0.0.1:{port}/v1") as moderator:
+        with pytest.raises(ModerationUnavailableError, match="ClientConnectorError"):
+            await moderator.check_text("a lighthouse")
+
+
+async def test_an_endpoint_that_does_not_answer_in_time_is_a_failure(fake_openai: FakeOpenAI) -> None:
+    fake_openai.fail_next_moderation(Failure.hang())
+    async with moderator_for(fake_openai.base_url, answer_within=0.05) as moderator:
+        with pytest.raises(ModerationUnavailableError, match="TimeoutError"):
+            await moderator.check_text("a lighthouse")
 
 
 async def test_prompts_checked_while_requests_are_under_way_go_together_and_get_their_own_scores(
@@ -60,8 +104,10 @@ async def test_prompts_checked_while_requests_are_under_way_go_together_and_get_
     fake_openai.release_hung()
     results = await asyncio.gather(*first, *later)
 
+    # Requests under way together may arrive in any order (each on a connection of its own).
     inputs = [request.json["input"] for request in fake_openai.moderation_requests]
-    assert inputs == [f"first {i}" for i in range(TEXT_REQUESTS_IN_FLIGHT)] + [
+    assert sorted(inputs[:TEXT_REQUESTS_IN_FLIGHT]) == [f"first {i}" for i in range(TEXT_REQUESTS_IN_FLIGHT)]
+    assert sorted(inputs[TEXT_REQUESTS_IN_FLIGHT:], key=len, reverse=True) == [
         prompts[:TEXTS_PER_REQUEST],
         prompts[TEXTS_PER_REQUEST:],
     ]
@@ -107,9 +153,9 @@ async def test_an_answer_that_is_not_a_moderation_result_is_a_failure() -> None:
     async def html(_request: web.Request) -> web.Response:
         return web.Response(text="<html>captive portal</html>", content_type="text/html")
 
-    async with endpoint_answering(html) as base_url, client_for(base_url) as client:
+    async with endpoint_answering(html) as base_url, moderator_for(base_url) as moderator:
         with pytest.raises(ModerationUnavailableError, match="malformed"):
-            await ContentModerator(client, timeout=5).check_text("anything")
+            await moderator.check_text("anything")
 
 
 async def test_prompts_sent_together_but_answered_with_fewer_results_all_fail() -> None:
@@ -123,8 +169,7 @@ async def test_prompts_sent_together_but_answered_with_fewer_results_all_fail() 
         result = {"flagged": False, "categories": {"violence": False}, "category_scores": {"violence": 0.01}}
         return web.json_response({"id": "modr-1", "model": "omni-moderation-latest", "results": [result]})
 
-    async with endpoint_answering(one_result_once_released) as base_url, client_for(base_url) as client:
-        moderator = ContentModerator(client, timeout=5)
+    async with endpoint_answering(one_result_once_released) as base_url, moderator_for(base_url) as moderator:
         alone = [asyncio.create_task(moderator.check_text(f"first {i}")) for i in range(TEXT_REQUESTS_IN_FLIGHT)]
         for _ in alone:
             await arrived.acquire()
