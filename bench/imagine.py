@@ -11,8 +11,8 @@ Prints:
      p99, with every connection new, is printed too), and the peak RSS of the bot meanwhile;
   2. completed jobs per second over several bursts of N simultaneous jobs with a zero-latency upstream, and the
      bot's CPU time per job meanwhile (steadier than wall-clock figures on a shared machine);
-  3. the bot's own overhead per job (end to end minus the time the fake upstream held the generation, as its timer
-     gave it), p50/p99, one job at a time.
+  3. the bot's own overhead per job (end to end minus the fake upstream's latency: from the generation request's
+     arrival to its last image going out, as the fake's timer gave it), p50/p99, one job at a time.
 """
 
 import argparse
@@ -163,7 +163,7 @@ async def run(members: int, latency: float, sequential: int, concurrency: int, r
     print(f"bot overhead per job, one at a time ({sequential} jobs, upstream {latency * 1000:.0f} ms):")
     print(f"  p50                  {statistics.median(overheads) * 1000:.1f} ms")
     print(f"  p99                  {percentile(overheads, 0.99) * 1000:.1f} ms")
-    print(f"  upstream held, p50   {statistics.median(holds) * 1000:.1f} ms (its timer's lateness is not the bot's)")
+    print(f"  upstream held, p50   {statistics.median(holds) * 1000:.1f} ms (arrival to last image, in the fake)")
 
 
 def main() -> None:

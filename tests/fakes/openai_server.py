@@ -238,8 +238,9 @@ class FakeOpenAI:
         self.hold_moderation = False  # moderation requests wait for ``release_hung()``, then answer as usual
         self.image_factory: Callable[[str], bytes] = gradient_png
         self.image_requests: list[RecordedRequest] = []
-        # By request id: how long each image request was held for ``latency``, as the event loop's timer gave it (it
-        # wakes up to about a millisecond late per wait).
+        # By request id: how long each image request took from its arrival to its answer (a stream's last image):
+        # the upstream's latency as served, the fake's own handling and its timer's lateness (up to about a
+        # millisecond per wait) included.
         self.upstream_holds: dict[str, float] = {}
         self.moderation_requests: list[RecordedRequest] = []
         self.contract_violations: list[str] = []
@@ -404,6 +405,7 @@ class FakeOpenAI:
     # --- images ---------------------------------------------------------------------------------------------------
 
     async def _images(self, request: web.Request) -> web.StreamResponse:
+        arrived = asyncio.get_running_loop().time()  # the upstream's latency runs from here
         record, raw = await self._receive(request)
         async with self._arrivals:
             self.image_requests.append(record)
@@ -412,9 +414,9 @@ class FakeOpenAI:
         invalid = self._invalid_request("/images/generations", raw)
         streams = invalid is None and failure is None and bool(record.json.get("stream"))
         if self.latency and not streams:  # a stream spreads its events over the latency instead
-            held_from = asyncio.get_running_loop().time()
-            await asyncio.sleep(self.latency)  # the upstream's generation time, not synchronisation
-            self.upstream_holds[record.request_id] = asyncio.get_running_loop().time() - held_from
+            # The upstream's generation time, not synchronisation.
+            await asyncio.sleep(max(0.0, arrived + self.latency - asyncio.get_running_loop().time()))
+            self.upstream_holds[record.request_id] = asyncio.get_running_loop().time() - arrived
         if invalid is not None:
             return invalid
         if failure is not None:
@@ -430,7 +432,7 @@ class FakeOpenAI:
         quality = body.get("quality") if body.get("quality") in _SPEC_QUALITIES else "high"
         job = _ImageJob(size=size, quality=quality, n=body.get("n") or 1, prompt=body["prompt"])
         if body.get("stream"):
-            return await self._stream_images(request, job, body.get("partial_images") or 0)
+            return await self._stream_images(request, job, body.get("partial_images") or 0, arrived)
         return self._json(self._images_response(request[_REQUEST_ID], job))
 
     def _images_response(self, request_id: str, job: _ImageJob) -> dict[str, Any]:
@@ -463,8 +465,11 @@ class FakeOpenAI:
         )
         return body
 
-    async def _stream_images(self, request: web.Request, job: _ImageJob, partial_images: int) -> web.StreamResponse:
-        """Server-sent events as the real API sends them: ``event: <type>`` + ``data: <json>``, no ``[DONE]``."""
+    async def _stream_images(
+        self, request: web.Request, job: _ImageJob, partial_images: int, arrived: float
+    ) -> web.StreamResponse:
+        """Server-sent events as the real API sends them: ``event: <type>`` + ``data: <json>``, no ``[DONE]``; the
+        request ``arrived`` at this event loop time."""
         common = {
             "created_at": int(time.time()),
             "size": job.size if job.size in _SPEC_SIZES else "auto",
@@ -484,12 +489,11 @@ class FakeOpenAI:
 
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
-        started = asyncio.get_running_loop().time()
         for index, (schema, event) in enumerate(events):
             # Like a real generation: partial images arrive while it runs, the final image when ``latency`` is up.
-            due = started + self.latency * min(1.0, (index + 1) / (partial_images + 1))
+            due = arrived + self.latency * min(1.0, (index + 1) / (partial_images + 1))
             await asyncio.sleep(max(0.0, due - asyncio.get_running_loop().time()))
-            self.upstream_holds[request[_REQUEST_ID]] = asyncio.get_running_loop().time() - started
+            self.upstream_holds[request[_REQUEST_ID]] = asyncio.get_running_loop().time() - arrived
             self._violations(f"POST {IMAGES_PATH} stream event", self._contract.schema_errors(schema, event))
             await response.write(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())
         if self.streams_linger:  # a proxy that holds the stream open after the final image
