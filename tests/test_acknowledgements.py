@@ -1,6 +1,7 @@
 """The gate that holds work back while acknowledgements come in a burst."""
 
 import asyncio
+import gc
 from collections.abc import Callable
 
 from bot.services.acknowledgements import AcknowledgementGate
@@ -74,3 +75,30 @@ async def test_flush_runs_held_work_now_and_one_failure_stops_none_of_the_rest()
     assert done == ["lone", "after the failure"]
     gate.flush()  # nothing left: nothing runs twice
     assert done == ["lone", "after the failure"]
+
+
+async def test_the_garbage_collector_waits_while_work_is_held_and_resumes_after_it() -> None:
+    gate = AcknowledgementGate(quiet_seconds=60)
+    collecting: list[bool] = []
+    gate.acknowledged(lambda: None)
+    assert gc.isenabled(), "a lone acknowledgement holds nothing"
+    try:
+        gate.acknowledged(lambda: collecting.append(gc.isenabled()))
+        assert not gc.isenabled(), "no collection may stall the rest of the burst"
+        gate.flush()
+    finally:
+        gc.enable()  # whatever the gate did, later tests collect as usual
+    assert collecting == [False], "the held work ran before collections resumed"
+    assert gc.isenabled()
+
+
+async def test_a_garbage_collector_disabled_elsewhere_stays_disabled() -> None:
+    gate = AcknowledgementGate(quiet_seconds=60)
+    gc.disable()
+    try:
+        gate.acknowledged(lambda: None)
+        gate.acknowledged(lambda: None)
+        gate.flush()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
