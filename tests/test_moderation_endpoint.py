@@ -16,6 +16,7 @@ from bot.services.moderation_endpoint import (
     TEXT_REQUESTS_IN_FLIGHT,
     TEXTS_PER_REQUEST,
     ContentModerator,
+    environment_proxy,
     moderation_session,
     scores_from,
 )
@@ -196,3 +197,38 @@ def test_several_results_combine_to_the_highest_score_and_every_flag() -> None:
 def test_an_answer_without_scores_is_never_taken_as_clean(results: list[dict[str, dict[str, object]]]) -> None:
     with pytest.raises(ValueError, match="without scores"):
         scores_from(results)
+
+
+@pytest.fixture
+def no_proxy_settings(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """An environment without proxy settings, for a test to add its own."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    return monkeypatch
+
+
+async def test_requests_go_through_the_proxy_the_environment_sets(no_proxy_settings: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+
+    async def proxy(request: web.Request) -> web.Response:  # answers in the server's place, as a test stand-in
+        seen.append(request.headers["host"])
+        result = {"flagged": False, "categories": {"violence": False}, "category_scores": {"violence": 0.01}}
+        return web.json_response({"id": "modr-1", "model": "omni-moderation-latest", "results": [result]})
+
+    with socket.socket() as unused:  # the server itself is unreachable: only the proxy can answer
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    async with endpoint_answering(proxy) as proxy_url:
+        no_proxy_settings.setenv("HTTP_PROXY", proxy_url.removesuffix("/v1"))
+        async with moderator_for(f"http://127.0.0.1:{port}/v1") as moderator:
+            assert not (await moderator.check_text("a lighthouse")).flagged
+    assert seen == [f"127.0.0.1:{port}"]
+
+
+def test_no_proxy_exempts_a_host(no_proxy_settings: pytest.MonkeyPatch) -> None:
+    no_proxy_settings.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    assert environment_proxy("https://api.openai.com/v1/") == "http://proxy.internal:3128"
+    assert environment_proxy("http://api.openai.com/v1/") is None, "HTTPS_PROXY is for https URLs"
+    no_proxy_settings.setenv("NO_PROXY", "api.openai.com")
+    assert environment_proxy("https://api.openai.com/v1/") is None

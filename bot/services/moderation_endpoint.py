@@ -8,11 +8,13 @@ import asyncio
 import base64
 import json
 import logging
+import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import openai
@@ -160,11 +162,12 @@ class ContentModerator:
 
 def moderation_session(client: openai.AsyncOpenAI, *, timeout: float) -> aiohttp.ClientSession:
     """An HTTP session for :class:`ContentModerator` to the server ``client`` talks to, as ``client`` would reach it:
-    its base URL, key, organisation and project, and the proxy settings of the environment.
+    its base URL, key, organisation and project, and the environment's proxy for that URL (looked up once, here).
 
     The SDK is for the image requests; moderation bodies are sent and read as is. Its request building, with
     headers and URLs checked anew on every call, cost about a millisecond per call on this path: twice on every
-    job's way to its picture.
+    job's way to its picture. For the same reason the proxy is not looked up per request (aiohttp's
+    ``trust_env`` does that in two worker-thread round trips, as costly again).
     """
     headers = {
         "Authorization": f"Bearer {client.api_key}",
@@ -175,12 +178,22 @@ def moderation_session(client: openai.AsyncOpenAI, *, timeout: float) -> aiohttp
         headers["OpenAI-Organization"] = client.organization
     if client.project:
         headers["OpenAI-Project"] = client.project
+    base_url = str(client.base_url)
     return aiohttp.ClientSession(
-        base_url=str(client.base_url),
+        base_url=base_url,
         headers=headers,
         timeout=aiohttp.ClientTimeout(total=timeout),
-        trust_env=True,  # as the SDK's aiohttp transport does
+        proxy=environment_proxy(base_url),
     )
+
+
+def environment_proxy(url: str) -> str | None:
+    """The proxy the environment sets for ``url`` (``HTTPS_PROXY`` or ``HTTP_PROXY``, unless ``NO_PROXY`` exempts its
+    host), as the SDK's HTTP client picks it."""
+    parts = urlsplit(url)
+    if not parts.hostname or urllib.request.proxy_bypass(parts.hostname):
+        return None
+    return urllib.request.getproxies().get(parts.scheme)
 
 
 def _request(payload: object) -> bytes:
