@@ -24,7 +24,7 @@ from bot.services.downloads import ImageDownloader
 from bot.services.images import ImageGenerator, RetryPolicy
 from bot.services.jobs import JobTracker
 from bot.services.keepalive import KeepAlivePool
-from bot.services.moderation_endpoint import ContentModerator, moderation_session
+from bot.services.moderation_endpoint import content_moderator
 from bot.services.moderation_policy import ModerationService
 from bot.services.queue import FairQueue
 from bot.services.quota import QuotaDefaults, QuotaService
@@ -96,12 +96,12 @@ async def serve(
         await quota.release_abandoned(at_startup=True)
         sweeper = asyncio.create_task(_sweep_reservations(quota), name="reservation-sweeper")
         stack.callback(sweeper.cancel)
-        moderation_http = await stack.enter_async_context(
-            moderation_session(client, timeout=settings.moderation_timeout)
+        moderator = await stack.enter_async_context(
+            content_moderator(client, answer_within=settings.moderation_timeout)
         )
         moderation = ModerationService(
             ModerationRepository(database),
-            ContentModerator(moderation_http),
+            moderator,
             fail_closed=settings.moderation_fail_closed,
         )
         modlog = ModLog(moderation)

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import openai
 import pytest
+import yarl
 from aiohttp import web
 
 from bot.services.encoding import OFF_LOOP_THRESHOLD
@@ -16,8 +17,8 @@ from bot.services.moderation_endpoint import (
     TEXT_REQUESTS_IN_FLIGHT,
     TEXTS_PER_REQUEST,
     ContentModerator,
+    content_moderator,
     environment_proxy,
-    moderation_session,
     scores_from,
 )
 from tests.fakes.openai_server import Failure, FakeOpenAI
@@ -30,8 +31,8 @@ async def moderator_for(
 ) -> AsyncIterator[ContentModerator]:
     """A moderator reaching the server of an SDK client of ``base_url``, as the bot builds it."""
     client = openai.AsyncOpenAI(base_url=base_url, api_key="sk-test", **client_options)
-    async with moderation_session(client, timeout=answer_within) as session:
-        yield ContentModerator(session)
+    async with content_moderator(client, answer_within=answer_within) as moderator:
+        yield moderator
 
 
 @pytest.fixture
@@ -208,11 +209,14 @@ def no_proxy_settings(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     return monkeypatch
 
 
-async def test_requests_go_through_the_proxy_the_environment_sets(no_proxy_settings: pytest.MonkeyPatch) -> None:
-    seen: list[str] = []
+@pytest.mark.parametrize("credentials", [None, ("bot", "s3cret")])
+async def test_requests_go_through_the_proxy_the_environment_sets_and_only_its_credentials_go_to_it(
+    no_proxy_settings: pytest.MonkeyPatch, credentials: tuple[str, str] | None
+) -> None:
+    seen: list[tuple[str, str | None]] = []
 
     async def proxy(request: web.Request) -> web.Response:  # answers in the server's place, as a test stand-in
-        seen.append(request.headers["host"])
+        seen.append((request.headers["host"], request.headers.get("proxy-authorization")))
         result = {"flagged": False, "categories": {"violence": False}, "category_scores": {"violence": 0.01}}
         return web.json_response({"id": "modr-1", "model": "omni-moderation-latest", "results": [result]})
 
@@ -220,15 +224,19 @@ async def test_requests_go_through_the_proxy_the_environment_sets(no_proxy_setti
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
     async with endpoint_answering(proxy) as proxy_url:
-        no_proxy_settings.setenv("HTTP_PROXY", proxy_url.removesuffix("/v1"))
+        proxy_origin = yarl.URL(proxy_url).origin()
+        if credentials is not None:
+            proxy_origin = proxy_origin.with_user(credentials[0]).with_password(credentials[1])
+        no_proxy_settings.setenv("HTTP_PROXY", str(proxy_origin))
         async with moderator_for(f"http://127.0.0.1:{port}/v1") as moderator:
             assert not (await moderator.check_text("a lighthouse")).flagged
-    assert seen == [f"127.0.0.1:{port}"]
+    expected = None if credentials is None else "Basic " + base64.b64encode(":".join(credentials).encode()).decode()
+    assert seen == [(f"127.0.0.1:{port}", expected)], "the proxy's own credentials, never the API key"
 
 
 def test_no_proxy_exempts_a_host(no_proxy_settings: pytest.MonkeyPatch) -> None:
     no_proxy_settings.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
-    assert environment_proxy("https://api.openai.com/v1/") == "http://proxy.internal:3128"
+    assert str(environment_proxy("https://api.openai.com/v1/")) == "http://proxy.internal:3128"
     assert environment_proxy("http://api.openai.com/v1/") is None, "HTTPS_PROXY is for https URLs"
     no_proxy_settings.setenv("NO_PROXY", "api.openai.com")
     assert environment_proxy("https://api.openai.com/v1/") is None

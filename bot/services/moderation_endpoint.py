@@ -9,7 +9,8 @@ import base64
 import json
 import logging
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 from types import MappingProxyType
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import openai
+import yarl
 
 from bot.services.batching import Batcher
 from bot.services.encoding import OFF_LOOP_THRESHOLD
@@ -99,16 +101,17 @@ def blocked_categories(result: ModerationScores, thresholds: Mapping[str, float 
 
 
 class ContentModerator:
-    """Calls the moderation endpoint over ``session`` (:func:`moderation_session`); any failure, including an answer
-    that is not a moderation result, becomes ModerationUnavailableError.
+    """Calls the moderation endpoint over ``session`` (see :func:`content_moderator`); any failure, including an
+    answer that is not a moderation result, becomes ModerationUnavailableError.
 
     Prompts checked while others are under way go together, one result per prompt: under a burst of commands that
     turns hundreds of requests into a few, which keeps the bot within the endpoint's per-minute request limit and
     spares the CPU of a request per prompt. Images sent together would be classified as one, so each goes alone.
     """
 
-    def __init__(self, session: aiohttp.ClientSession) -> None:
+    def __init__(self, session: aiohttp.ClientSession, *, headers: Mapping[str, str]) -> None:
         self._session = session
+        self._headers = headers
         self._texts: Batcher[str, ModerationScores] = Batcher(
             self._check_texts,
             max_in_flight=TEXT_REQUESTS_IN_FLIGHT,
@@ -138,7 +141,7 @@ class ContentModerator:
 
     async def _results(self, request: bytes) -> list[Mapping[str, Any]]:
         try:
-            async with self._session.post(MODERATIONS_PATH, data=request) as response:
+            async with self._session.post(MODERATIONS_PATH, data=request, headers=self._headers) as response:
                 answer = await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("Moderation endpoint unreachable: %s", type(exc).__name__)
@@ -160,9 +163,11 @@ class ContentModerator:
         return results
 
 
-def moderation_session(client: openai.AsyncOpenAI, *, timeout: float) -> aiohttp.ClientSession:
-    """An HTTP session for :class:`ContentModerator` to the server ``client`` talks to, as ``client`` would reach it:
-    its base URL, key, organisation and project, and the environment's proxy for that URL (looked up once, here).
+@asynccontextmanager
+async def content_moderator(client: openai.AsyncOpenAI, *, answer_within: float) -> AsyncIterator["ContentModerator"]:
+    """A :class:`ContentModerator` reaching the server ``client`` talks to as ``client`` would: its base URL, key,
+    organisation and project, and the environment's proxy for that URL (looked up once, here). Each request is
+    answered within ``answer_within`` seconds or fails.
 
     The SDK is for the image requests; moderation bodies are sent and read as is. Its request building, with
     headers and URLs checked anew on every call, cost about a millisecond per call on this path: twice on every
@@ -179,21 +184,24 @@ def moderation_session(client: openai.AsyncOpenAI, *, timeout: float) -> aiohttp
     if client.project:
         headers["OpenAI-Project"] = client.project
     base_url = str(client.base_url)
-    return aiohttp.ClientSession(
+    # The headers go with each request, not as the session's defaults: aiohttp copies those into what it sends a
+    # proxy, and would hand the key to it as the proxy's credentials. A proxy's own come from its URL.
+    async with aiohttp.ClientSession(
         base_url=base_url,
-        headers=headers,
-        timeout=aiohttp.ClientTimeout(total=timeout),
+        timeout=aiohttp.ClientTimeout(total=answer_within),
         proxy=environment_proxy(base_url),
-    )
+    ) as session:
+        yield ContentModerator(session, headers=headers)
 
 
-def environment_proxy(url: str) -> str | None:
+def environment_proxy(url: str) -> yarl.URL | None:
     """The proxy the environment sets for ``url`` (``HTTPS_PROXY`` or ``HTTP_PROXY``, unless ``NO_PROXY`` exempts its
-    host), as the SDK's HTTP client picks it."""
+    host), as the SDK's HTTP client picks it; with its credentials, if it has any."""
     parts = urlsplit(url)
     if not parts.hostname or urllib.request.proxy_bypass(parts.hostname):
         return None
-    return urllib.request.getproxies().get(parts.scheme)
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    return yarl.URL(proxy) if proxy else None
 
 
 def _request(payload: object) -> bytes:
