@@ -659,4 +659,4 @@ async def test_a_request_read_late_by_a_busy_fake_is_stamped_when_it_arrived(fak
 
     late = fake.requests[-1]
     assert late.path.endswith("/gateway/bot")
-    assert late.received_at - sent_at < 0.025, "stamped when it arrived, not when the busy loop read it"
+    assert -0.002 < late.received_at - sent_at < 0.025, "stamped when it arrived, not when the busy loop read it"

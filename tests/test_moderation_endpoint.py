@@ -240,3 +240,19 @@ def test_no_proxy_exempts_a_host(no_proxy_settings: pytest.MonkeyPatch) -> None:
     assert environment_proxy("http://api.openai.com/v1/") is None, "HTTPS_PROXY is for https URLs"
     no_proxy_settings.setenv("NO_PROXY", "api.openai.com")
     assert environment_proxy("https://api.openai.com/v1/") is None
+
+
+def test_proxies_are_read_as_the_sdk_reads_them(no_proxy_settings: pytest.MonkeyPatch) -> None:
+    no_proxy_settings.setenv("ALL_PROXY", "http://fallback.internal:8080")
+    assert str(environment_proxy("https://api.openai.com/v1/")) == "http://fallback.internal:8080"
+    no_proxy_settings.setenv("HTTPS_PROXY", "proxy.internal:3128")  # no scheme: an HTTP proxy
+    assert str(environment_proxy("https://api.openai.com/v1/")) == "http://proxy.internal:3128"
+    no_proxy_settings.setenv("NO_PROXY", "gateway.internal:8443")
+    assert environment_proxy("https://gateway.internal:8443/v1/") is None
+
+
+async def test_a_header_the_http_client_refuses_is_a_failure_too(fake_openai: FakeOpenAI) -> None:
+    async with moderator_for(fake_openai.base_url, organization="org-1\r\nX-Injected: yes") as moderator:
+        with pytest.raises(ModerationUnavailableError):
+            await moderator.check_text("a lighthouse")
+    assert fake_openai.moderation_requests == [], "nothing was sent with the broken header"

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+import httpx2
 import openai
 import yarl
 
@@ -143,10 +144,12 @@ class ContentModerator:
         try:
             async with self._session.post(MODERATIONS_PATH, data=request, headers=self._headers) as response:
                 answer = await response.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        # Beyond aiohttp's own errors: a header it refuses (ValueError) and a session closed at shutdown
+        # (RuntimeError), both of which the SDK reported as connection errors too.
+        except (aiohttp.ClientError, TimeoutError, ValueError, RuntimeError) as exc:
             log.warning("Moderation endpoint unreachable: %s", type(exc).__name__)
             raise ModerationUnavailableError(type(exc).__name__) from exc
-        if response.status != HTTPStatus.OK:
+        if not HTTPStatus.OK <= response.status < HTTPStatus.MULTIPLE_CHOICES:  # any 2xx, as the SDK
             log.warning(
                 "Moderation endpoint answered HTTP %d (request_id=%s)",
                 response.status,
@@ -157,7 +160,7 @@ class ContentModerator:
             results = json.loads(answer)["results"]
             if not isinstance(results, list):
                 raise TypeError(f"results is a {type(results).__name__}")
-        except (ValueError, TypeError, KeyError) as exc:  # not a moderation answer
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:  # not a moderation answer
             log.warning("Moderation endpoint answered with something else: %r", exc)
             raise ModerationUnavailableError("malformed answer") from exc
         return results
@@ -166,8 +169,9 @@ class ContentModerator:
 @asynccontextmanager
 async def content_moderator(client: openai.AsyncOpenAI, *, answer_within: float) -> AsyncIterator["ContentModerator"]:
     """A :class:`ContentModerator` reaching the server ``client`` talks to as ``client`` would: its base URL, key,
-    organisation and project, and the environment's proxy for that URL (looked up once, here). Each request is
-    answered within ``answer_within`` seconds or fails.
+    organisation and project, its TLS trust, and the environment's proxy for that URL (looked up once, here).
+    Connecting, and each wait for the answer's next bytes, may take ``answer_within`` seconds (as with the SDK's
+    timeout, uploading a picture's request on a slow line is not cut short).
 
     The SDK is for the image requests; moderation bodies are sent and read as is. Its request building, with
     headers and URLs checked anew on every call, cost about a millisecond per call on this path: twice on every
@@ -188,20 +192,24 @@ async def content_moderator(client: openai.AsyncOpenAI, *, answer_within: float)
     # proxy, and would hand the key to it as the proxy's credentials. A proxy's own come from its URL.
     async with aiohttp.ClientSession(
         base_url=base_url,
-        timeout=aiohttp.ClientTimeout(total=answer_within),
+        connector=aiohttp.TCPConnector(ssl=httpx2.create_ssl_context()),  # the SDK's own certificate trust
+        timeout=aiohttp.ClientTimeout(total=None, connect=answer_within, sock_read=answer_within),
         proxy=environment_proxy(base_url),
     ) as session:
         yield ContentModerator(session, headers=headers)
 
 
 def environment_proxy(url: str) -> yarl.URL | None:
-    """The proxy the environment sets for ``url`` (``HTTPS_PROXY`` or ``HTTP_PROXY``, unless ``NO_PROXY`` exempts its
-    host), as the SDK's HTTP client picks it; with its credentials, if it has any."""
+    """The proxy the environment sets for ``url`` (``HTTPS_PROXY`` or ``HTTP_PROXY``, else ``ALL_PROXY``, unless
+    ``NO_PROXY`` exempts its host), as the SDK's HTTP client picks it; with its credentials, if it has any."""
     parts = urlsplit(url)
-    if not parts.hostname or urllib.request.proxy_bypass(parts.hostname):
+    if not parts.hostname or urllib.request.proxy_bypass(parts.netloc):
         return None
-    proxy = urllib.request.getproxies().get(parts.scheme)
-    return yarl.URL(proxy) if proxy else None
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if not proxy:
+        return None
+    return yarl.URL(proxy if "://" in proxy else f"http://{proxy}")  # "proxy:3128" means an HTTP proxy
 
 
 def _request(payload: object) -> bytes:

@@ -8,6 +8,7 @@ that shortly after the first socket asks for it), there is no kernel stamp and c
 """
 
 import asyncio
+import contextlib
 import socket
 import struct
 import sys
@@ -36,6 +37,10 @@ class _StampedConnection(socket.socket):
                 stamped_reads += 1
         return data
 
+    def close(self) -> None:
+        _arrivals.pop(self.fileno(), None)  # never a stamp for the next connection given this descriptor
+        super().close()
+
 
 class _StampingListener(socket.socket):
     """A listening socket whose accepted connections are :class:`_StampedConnection` s."""
@@ -43,7 +48,8 @@ class _StampingListener(socket.socket):
     def accept(self) -> tuple[socket.socket, object]:
         descriptor, address = self._accept()  # type: ignore[attr-defined]  # what socket.accept() itself calls
         connection = _StampedConnection(self.family, self.type, self.proto, fileno=descriptor)
-        connection.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMP, 1)
+        with contextlib.suppress(OSError):  # a kernel without it: its reads are stamped when read instead
+            connection.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMP, 1)
         return connection, address
 
 
