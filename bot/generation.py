@@ -58,7 +58,7 @@ PreviewCheck = Callable[[], Awaitable[bool]]
 class Progress(Protocol):
     """Where a job shows how far it has got (the public placeholder of /imagine; nowhere for approvals)."""
 
-    async def queued(self, position: int) -> None: ...
+    def queued(self, position: int) -> None: ...
     async def generating(self) -> None: ...
     async def partial(self, preview: bytes, check: PreviewCheck) -> None: ...
     async def close(self) -> None: ...
@@ -67,7 +67,7 @@ class Progress(Protocol):
 class SilentProgress:
     """Progress nobody sees."""
 
-    async def queued(self, position: int) -> None:
+    def queued(self, position: int) -> None:
         """Nothing to show."""
 
     async def generating(self) -> None:

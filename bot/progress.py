@@ -49,10 +49,17 @@ class InteractionProgress:
         self._closed = False
         self._sending = False
         self._shown_in_line = False
+        self._position = 0
 
-    async def queued(self, position: int) -> None:
-        """Waiting: the job's place in line."""
-        await self._show(_Pending(lambda: _embed(text("progress.queued", position=position)), in_line=True))
+    def queued(self, position: int) -> None:
+        """Waiting: the job's place in line. A place already waiting to be shown just takes the new number, since
+        it is read when the edit is made."""
+        self._position = position
+        if self._closed or (self._pending is not None and self._pending.in_line):
+            return
+        self._pending = _Pending(self._in_line_embed, in_line=True)
+        if self._later is None:
+            self._flush_later(self._next_edit - asyncio.get_running_loop().time())
 
     async def generating(self) -> None:
         """The provider is working on it: worth an edit only after a place in line was shown (otherwise Discord's
@@ -88,7 +95,13 @@ class InteractionProgress:
         if wait <= 0 and self._later is None:
             await self._flush()
         elif self._later is None:
-            self._later = asyncio.create_task(self._flush_after(wait))
+            self._flush_later(wait)
+
+    def _flush_later(self, delay: float) -> None:
+        self._later = asyncio.create_task(self._flush_after(max(0.0, delay)))
+
+    def _in_line_embed(self) -> discord.Embed:
+        return _embed(text("progress.queued", position=self._position))
 
     async def _flush_after(self, delay: float) -> None:
         await asyncio.sleep(delay)  # pacing edits to Discord's rate limits, not synchronisation

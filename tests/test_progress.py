@@ -33,8 +33,8 @@ def progress_for(
 async def test_a_job_that_starts_before_the_first_edit_is_due_never_shows_a_place_in_line() -> None:
     interaction = RecordingInteraction()
     progress = progress_for(interaction, interval=0, first_edit_after=60)
-    await progress.queued(3)
-    await progress.queued(2)
+    progress.queued(3)
+    progress.queued(2)
     await progress.generating()  # the turn came: Discord's "thinking…" was all there was to see
     await progress.close()
     assert interaction.edits == []
@@ -43,18 +43,32 @@ async def test_a_job_that_starts_before_the_first_edit_is_due_never_shows_a_plac
 async def test_a_job_still_waiting_when_the_first_edit_is_due_shows_its_latest_place() -> None:
     interaction = RecordingInteraction()
     progress = progress_for(interaction, interval=60, first_edit_after=0.01)
-    await progress.queued(3)
-    await progress.queued(2)
+    progress.queued(3)
+    progress.queued(2)
     await asyncio.wait_for(interaction.edited.wait(), timeout=5)
     await progress.generating()  # due a whole interval after the place in line
     await progress.close()
     assert interaction.edits == [("⏳ #2 in line", 0)]
 
 
+async def test_places_reported_between_two_edits_show_as_one_edit_with_the_latest() -> None:
+    interaction = RecordingInteraction()
+    progress = progress_for(interaction, interval=0.01)
+    progress.queued(5)
+    await asyncio.wait_for(interaction.edited.wait(), timeout=5)
+    interaction.edited.clear()
+    for position in (4, 3, 2):
+        progress.queued(position)
+    await asyncio.wait_for(interaction.edited.wait(), timeout=5)
+    await progress.close()
+    assert interaction.edits == [("⏳ #5 in line", 0), ("⏳ #2 in line", 0)]
+
+
 async def test_a_preview_still_being_checked_when_the_result_comes_is_never_shown() -> None:
     interaction = RecordingInteraction()
     progress = progress_for(interaction, interval=0.01)
-    await progress.queued(1)  # an edit now, so the preview has to wait for its turn
+    progress.queued(1)  # an edit now, so the preview has to wait for its turn
+    await asyncio.wait_for(interaction.edited.wait(), timeout=5)
     checking, verdict = asyncio.Event(), asyncio.Event()
 
     async def slow_check() -> bool:
@@ -77,7 +91,8 @@ async def test_a_preview_whose_check_fails_is_not_shown_and_the_job_goes_on() ->
         raise RuntimeError("the settings could not be read")
 
     await progress.partial(b"preview", broken_check)
-    await progress.queued(1)
+    progress.queued(1)
+    await asyncio.wait_for(interaction.edited.wait(), timeout=5)
     await progress.close()
     assert interaction.edits == [("⏳ #1 in line", 0)]
 
@@ -94,7 +109,7 @@ async def test_a_state_arriving_during_a_check_waits_its_turn() -> None:
 
     preview = asyncio.create_task(progress.partial(b"preview", slow_check))
     await asyncio.wait_for(checking.wait(), timeout=5)
-    await progress.queued(2)  # must not be edited in straight after the preview
+    progress.queued(2)  # must not be edited in straight after the preview
     verdict.set()
     await preview
     await progress.close()

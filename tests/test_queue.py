@@ -9,10 +9,7 @@ from bot.services.queue import FairQueue
 
 
 async def hold(queue: FairQueue, member: int, started: list[int], release: asyncio.Event, positions: list[int]) -> None:
-    async def report(position: int) -> None:
-        positions.append(position)
-
-    async with queue.slot(member, report):
+    async with queue.slot(member, positions.append):
         started.append(member)
         await release.wait()
 

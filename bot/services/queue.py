@@ -3,7 +3,7 @@
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -11,7 +11,9 @@ from bot.services.errors import AlreadyQueuedError
 
 log = logging.getLogger(__name__)
 
-PositionCallback = Callable[[int], Awaitable[None]]
+# Called on every change of a waiting job's place, which under a burst is hundreds of times per job: it has to be
+# cheap, and is plain so that no coroutine is made per call.
+PositionCallback = Callable[[int], None]
 
 
 @dataclass(eq=False)
@@ -31,7 +33,6 @@ class FairQueue:
         self._running: dict[int, int] = {}
         self._running_total = 0
         self._waiting: list[_Waiter] = []
-        self._reports: set[asyncio.Task[None]] = set()
         self._report_due = False
 
     @property
@@ -50,7 +51,7 @@ class FairQueue:
         self._admit()
         try:
             if not waiter.ready.done():
-                await self._report(waiter, len(self._waiting))  # the newest waiter is the last in line
+                self._report(waiter, len(self._waiting))  # the newest waiter is the last in line
                 await waiter.ready  # _admit counted us as running before waking us
         except BaseException:
             if waiter in self._waiting:
@@ -84,20 +85,19 @@ class FairQueue:
         if self._waiting and not self._report_due:
             # One report covers every admission made before it runs: under a burst, many come in one loop turn.
             self._report_due = True
-            report = asyncio.get_running_loop().create_task(self._report_positions())
-            self._reports.add(report)
-            report.add_done_callback(self._reports.discard)
+            asyncio.get_running_loop().call_soon(self._report_positions)
 
-    async def _report_positions(self) -> None:
+    def _report_positions(self) -> None:
         self._report_due = False
-        for position, waiter in enumerate(list(self._waiting), start=1):
-            await self._report(waiter, position)
+        for position, waiter in enumerate(self._waiting, start=1):
+            self._report(waiter, position)
 
-    async def _report(self, waiter: _Waiter, position: int) -> None:
+    @staticmethod
+    def _report(waiter: _Waiter, position: int) -> None:
         if waiter.on_position is not None and waiter.last_position != position:
             waiter.last_position = position
             try:
-                await waiter.on_position(position)
+                waiter.on_position(position)
             except Exception:
                 # Showing the position is a courtesy: a failed message edit must not disturb the queue.
                 log.warning("Could not report queue position %d", position, exc_info=True)
