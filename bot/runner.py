@@ -24,8 +24,9 @@ from bot.services.downloads import ImageDownloader
 from bot.services.images import ImageGenerator, RetryPolicy
 from bot.services.jobs import JobTracker
 from bot.services.keepalive import KeepAlivePool
-from bot.services.moderation_endpoint import content_moderator
+from bot.services.moderation_endpoint import ContentModerator
 from bot.services.moderation_policy import ModerationService
+from bot.services.openai_http import openai_endpoint
 from bot.services.queue import FairQueue
 from bot.services.quota import QuotaDefaults, QuotaService
 from storage.database import open_database
@@ -80,11 +81,14 @@ async def serve(
                 max_retries=0,
             )
         )
+        endpoint = await stack.enter_async_context(openai_endpoint(client))
         generator = ImageGenerator(
             client,
+            endpoint,
             capabilities_for(settings.image_model),
             ImageDownloader(http, timeout=DOWNLOAD_TIMEOUT_SECONDS),
             retry=RetryPolicy(max_retries=settings.openai_max_retries),
+            answer_within=settings.openai_timeout,
         )
         quota = QuotaService(
             UsageRepository(database),
@@ -96,12 +100,9 @@ async def serve(
         await quota.release_abandoned(at_startup=True)
         sweeper = asyncio.create_task(_sweep_reservations(quota), name="reservation-sweeper")
         stack.callback(sweeper.cancel)
-        moderator = await stack.enter_async_context(
-            content_moderator(client, answer_within=settings.moderation_timeout)
-        )
         moderation = ModerationService(
             ModerationRepository(database),
-            moderator,
+            ContentModerator(endpoint, answer_within=settings.moderation_timeout),
             fail_closed=settings.moderation_fail_closed,
         )
         modlog = ModLog(moderation)

@@ -3,10 +3,13 @@
 import asyncio
 import io
 import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
+from aiohttp import web
 from PIL import Image
 
 from tests.fakes.discord_server import CHANNEL_ID, FakeDiscord, FakeMessage, FakeUser, InteractionRecord
@@ -143,3 +146,20 @@ async def quota_card(fake: FakeDiscord, user: FakeUser = MEMBER, roles: list[int
     record = await fake.invoke_slash("quota", {}, user=user, roles=roles or [])
     reply = await wait_for_ephemeral_reply(fake, record)
     return fields_of(reply.embeds[0])
+
+
+@asynccontextmanager
+async def server_answering(
+    path: str, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> AsyncIterator[str]:
+    """A server of the test's own on a free local port, answering POSTs to ``/v1/<path>``; yields its base URL, for a
+    failure or an answer the fakes do not stage."""
+    app = web.Application()
+    app.router.add_post(f"/v1/{path}", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
+    finally:
+        await runner.cleanup()

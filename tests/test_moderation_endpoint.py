@@ -3,7 +3,7 @@
 import asyncio
 import base64
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import openai
@@ -17,12 +17,11 @@ from bot.services.moderation_endpoint import (
     TEXT_REQUESTS_IN_FLIGHT,
     TEXTS_PER_REQUEST,
     ContentModerator,
-    content_moderator,
-    environment_proxy,
     scores_from,
 )
+from bot.services.openai_http import environment_proxy, openai_endpoint
 from tests.fakes.openai_server import Failure, FakeOpenAI
-from tests.helpers import first_steps, noisy_png
+from tests.helpers import first_steps, noisy_png, server_answering
 
 
 @asynccontextmanager
@@ -31,8 +30,8 @@ async def moderator_for(
 ) -> AsyncIterator[ContentModerator]:
     """A moderator reaching the server of an SDK client of ``base_url``, as the bot builds it."""
     client = openai.AsyncOpenAI(base_url=base_url, api_key="sk-test", **client_options)
-    async with content_moderator(client, answer_within=answer_within) as moderator:
-        yield moderator
+    async with openai_endpoint(client) as endpoint:
+        yield ContentModerator(endpoint, answer_within=answer_within)
 
 
 @pytest.fixture
@@ -137,25 +136,11 @@ async def test_images_are_sent_as_data_urls(moderator: ContentModerator, fake_op
     assert item["image_url"]["url"].startswith("data:image/png;base64,")
 
 
-@asynccontextmanager
-async def endpoint_answering(handler: Callable[[web.Request], Awaitable[web.Response]]) -> AsyncIterator[str]:
-    """A moderation endpoint of our own on a free local port; yields its base URL."""
-    app = web.Application()
-    app.router.add_post("/v1/moderations", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
-    finally:
-        await runner.cleanup()
-
-
 async def test_an_answer_that_is_not_a_moderation_result_is_a_failure() -> None:
     async def html(_request: web.Request) -> web.Response:
         return web.Response(text="<html>captive portal</html>", content_type="text/html")
 
-    async with endpoint_answering(html) as base_url, moderator_for(base_url) as moderator:
+    async with server_answering("moderations", html) as base_url, moderator_for(base_url) as moderator:
         with pytest.raises(ModerationUnavailableError, match="malformed"):
             await moderator.check_text("anything")
 
@@ -171,7 +156,10 @@ async def test_prompts_sent_together_but_answered_with_fewer_results_all_fail() 
         result = {"flagged": False, "categories": {"violence": False}, "category_scores": {"violence": 0.01}}
         return web.json_response({"id": "modr-1", "model": "omni-moderation-latest", "results": [result]})
 
-    async with endpoint_answering(one_result_once_released) as base_url, moderator_for(base_url) as moderator:
+    async with (
+        server_answering("moderations", one_result_once_released) as base_url,
+        moderator_for(base_url) as moderator,
+    ):
         alone = [asyncio.create_task(moderator.check_text(f"first {i}")) for i in range(TEXT_REQUESTS_IN_FLIGHT)]
         for _ in alone:
             await arrived.acquire()
@@ -223,7 +211,7 @@ async def test_requests_go_through_the_proxy_the_environment_sets_and_only_its_c
     with socket.socket() as unused:  # the server itself is unreachable: only the proxy can answer
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
-    async with endpoint_answering(proxy) as proxy_url:
+    async with server_answering("moderations", proxy) as proxy_url:
         proxy_origin = yarl.URL(proxy_url).origin()
         if credentials is not None:
             proxy_origin = proxy_origin.with_user(credentials[0]).with_password(credentials[1])

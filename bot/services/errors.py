@@ -42,13 +42,22 @@ class UnsupportedOptionError(BotError):
 class GenerationError(BotError):
     """The image provider could not produce the image.
 
-    ``request_id`` is the provider's, for the logs; ``retry_after`` is the delay the provider asked for, if any.
+    ``request_id`` and ``provider_message`` (the provider's own words) are for the admin's log, never for members;
+    ``retry_after`` is the delay the provider asked for, if any.
     """
 
-    def __init__(self, detail: str = "", *, request_id: str | None = None, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        detail: str = "",
+        *,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+        provider_message: str = "",
+    ) -> None:
         super().__init__(detail or type(self).__name__)
         self.request_id = request_id
         self.retry_after = retry_after
+        self.provider_message = provider_message
 
 
 class RateLimitedError(GenerationError):

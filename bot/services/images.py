@@ -1,19 +1,23 @@
-"""Image generation through one shared ``AsyncOpenAI`` client, returning our own small dataclasses."""
+"""Image generation, returning our own small dataclasses: streamed generations over the :class:`OpenAIEndpoint`,
+the others through the shared ``AsyncOpenAI`` client."""
 
 import asyncio
+import json
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, TypeVar
 
+import aiohttp
 import openai
 from openai.types import Image, ImagesResponse
 
 from bot.services.capabilities import ImageOptions, ModelCapabilities
 from bot.services.downloads import ImageDownloader
-from bot.services.encoding import decode_base64
+from bot.services.encoding import OFF_LOOP_THRESHOLD, decode_base64
 from bot.services.errors import (
     BillingExhaustedError,
     GenerationError,
@@ -25,6 +29,8 @@ from bot.services.errors import (
     ProviderUnavailableError,
     RateLimitedError,
 )
+from bot.services.event_stream import EventStreamDecoder, ServerSentEvent
+from bot.services.openai_http import UNREACHABLE_ERRORS, OpenAIEndpoint, phase_timeout
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +40,9 @@ T = TypeVar("T")
 PARTIAL_IMAGES = 1
 # How long a stream may stay open after its final image before it is dropped (the API closes it at once).
 STREAM_END_GRACE_SECONDS = 5.0
+IMAGES_PATH = "images/generations"  # below the base URL, which ends in a slash
+PARTIAL_IMAGE_EVENT = "image_generation.partial_image"
+COMPLETED_EVENT = "image_generation.completed"
 
 # GPT image models answer ``moderation_blocked``; retired DALL·E models (still behind some proxies) used the other.
 POLICY_REFUSAL_CODES = frozenset({"moderation_blocked", "content_policy_violation"})
@@ -79,15 +88,19 @@ class ImageGenerator:
     def __init__(
         self,
         client: openai.AsyncOpenAI,
+        endpoint: OpenAIEndpoint,
         capabilities: ModelCapabilities,
         downloader: ImageDownloader,
         *,
         retry: RetryPolicy,
+        answer_within: float,
     ) -> None:
         self._client = client
+        self._endpoint = endpoint
         self.capabilities = capabilities
         self._downloader = downloader
         self._retry = retry
+        self._limits = phase_timeout(answer_within)  # the SDK client's timeout, for the streams it does not carry
 
     async def generate(
         self,
@@ -122,16 +135,18 @@ class ImageGenerator:
             seconds=time.perf_counter() - started,
         )
 
-    def _request(self, prompt: str, options: ImageOptions, safety_identifier: str, **extra: Any) -> Awaitable[Any]:
-        return self._client.images.generate(
-            model=self.capabilities.name,
-            prompt=prompt,
-            n=options.count,
-            size=options.size,
-            quality=options.quality if options.quality else openai.omit,
-            safety_identifier=safety_identifier,
-            **extra,
-        )
+    async def _request(self, prompt: str, options: ImageOptions, safety_identifier: str) -> ImagesResponse:
+        try:
+            return await self._client.images.generate(
+                model=self.capabilities.name,
+                prompt=prompt,
+                n=options.count,
+                size=options.size,
+                quality=options.quality if options.quality else openai.omit,
+                safety_identifier=safety_identifier,
+            )
+        except openai.OpenAIError as exc:
+            raise translate_provider_error(exc) from exc
 
     async def _streamed(
         self,
@@ -140,35 +155,41 @@ class ImageGenerator:
         safety_identifier: str,
         on_partial: Callable[[bytes], Awaitable[None]],
     ) -> tuple[bytes, str, str | None]:
-        stream = await self._with_retries(
-            lambda: self._request(prompt, options, safety_identifier, stream=True, partial_images=PARTIAL_IMAGES)
-        )
-        completed: tuple[bytes, str, str | None] | None = None
+        request: dict[str, Any] = {"model": self.capabilities.name, "prompt": prompt, "n": 1, "size": options.size}
+        if options.quality:
+            request["quality"] = options.quality
+        request |= {"safety_identifier": safety_identifier, "stream": True, "partial_images": PARTIAL_IMAGES}
+        body = json.dumps(request).encode()
+        response = await self._with_retries(lambda: self._open_stream(body))
         try:
-            # Read to the end of the stream, which the API closes after the final image. Leaving it early would
-            # leave the SDK's chain of async generators suspended, and asyncio finalises each of those through a
-            # wake-up of the event loop of its own: about eight per job. A stream kept open after its final
-            # image is given a moment, then dropped.
-            async with asyncio.timeout(None) as after_the_image:
-                async for event in stream:
-                    if event.type == "image_generation.partial_image":
-                        await on_partial(await decode_base64(event.b64_json))
-                    elif event.type == "image_generation.completed" and completed is None:
-                        completed = await decode_base64(event.b64_json), event.size or options.size, options.quality
-                        after_the_image.reschedule(asyncio.get_running_loop().time() + STREAM_END_GRACE_SECONDS)
-        except openai.OpenAIError as exc:
-            if completed is None:
-                error = translate_provider_error(exc)
-                _log_provider_error(error, exc)
-                raise error from exc
-        except TimeoutError:
-            if completed is None:
-                raise
+            image, size = await _streamed_image(response, on_partial)
         finally:
-            await stream.close()
-        if completed is None:
-            raise ImageRetrievalError("the stream ended without an image")
-        return completed
+            response.release()
+        return image, size or options.size, options.quality
+
+    async def _open_stream(self, body: bytes) -> aiohttp.ClientResponse:
+        """The response to a streamed generation request, once it has answered with a success."""
+        try:
+            response = await self._endpoint.post(IMAGES_PATH, body, limits=self._limits)
+        except TimeoutError as exc:
+            raise ProviderTimeoutError("timed out") from exc
+        except UNREACHABLE_ERRORS as exc:
+            raise ProviderUnavailableError(type(exc).__name__) from exc
+        if HTTPStatus.OK <= response.status < HTTPStatus.MULTIPLE_CHOICES:
+            return response
+        async with response:
+            try:
+                answer = await response.read()
+            except (TimeoutError, aiohttp.ClientError):
+                answer = b""
+        code, message = _error_fields(_json_or_none(answer))
+        raise error_for_status(
+            response.status,
+            code,
+            request_id=response.headers.get("x-request-id"),
+            retry_after=_retry_after(response.headers),
+            provider_message=message,
+        )
 
     async def _with_retries(self, request: Callable[[], Awaitable[T]]) -> T:
         attempt = 0
@@ -176,12 +197,11 @@ class ImageGenerator:
             attempt += 1
             try:
                 return await request()
-            except openai.OpenAIError as exc:
-                error = translate_provider_error(exc)
+            except GenerationError as error:
                 delay = self._retry.delay(attempt, error)
                 if delay is None:
-                    _log_provider_error(error, exc)
-                    raise error from exc
+                    _log_provider_error(error)
+                    raise
                 log.info("Retrying image request in %.2f s after %s (attempt %d)", delay, type(error).__name__, attempt)
                 await asyncio.sleep(delay)
 
@@ -198,35 +218,77 @@ def _revised_prompt(response: ImagesResponse) -> str | None:
     return next((item.revised_prompt for item in response.data or () if item.revised_prompt), None)
 
 
+async def _streamed_image(
+    response: aiohttp.ClientResponse, on_partial: Callable[[bytes], Awaitable[None]]
+) -> tuple[bytes, str | None]:
+    """The final image of a generation's event stream, and its size if the stream says; previews go to
+    ``on_partial`` as they come."""
+    request_id = response.headers.get("x-request-id")
+    decoder = EventStreamDecoder()
+    completed: tuple[bytes, str | None] | None = None
+    try:
+        # Read to the end of the stream, which the API closes after the final image, so that its connection can
+        # carry the next request. A stream kept open after its final image is given a moment, then dropped.
+        async with asyncio.timeout(None) as after_the_image:
+            async for chunk in response.content.iter_any():
+                for event in decoder.feed(chunk):
+                    # Past the image, the rest is only read; some proxies end with the old "[DONE]" marker.
+                    if completed is not None or event.data.startswith(b"[DONE]"):
+                        continue
+                    fields = await _event_fields(event, request_id)
+                    if fields.get("type") == PARTIAL_IMAGE_EVENT:
+                        await on_partial(await decode_base64(_base64_image(fields, request_id)))
+                    elif fields.get("type") == COMPLETED_EVENT:
+                        completed = await decode_base64(_base64_image(fields, request_id)), _string(fields, "size")
+                        after_the_image.reschedule(asyncio.get_running_loop().time() + STREAM_END_GRACE_SECONDS)
+                    elif "error" in fields:
+                        raise _logged(_stream_error(fields, request_id))
+    except TimeoutError as exc:  # aiohttp's read timeouts are TimeoutErrors too
+        if completed is None:
+            raise _logged(ProviderTimeoutError("timed out", request_id=request_id)) from exc
+    except aiohttp.ClientError as exc:
+        if completed is None:
+            raise _logged(ProviderUnavailableError(type(exc).__name__, request_id=request_id)) from exc
+    if completed is None:
+        raise _logged(ImageRetrievalError("the stream ended without an image", request_id=request_id))
+    return completed
+
+
 def translate_provider_error(exc: openai.OpenAIError) -> GenerationError:
-    """Map an ``openai`` exception to our domain error by class and ``.code`` (never by message text)."""
+    """Map an ``openai`` exception to our domain error by class, status and ``.code`` (never by message text)."""
     request_id = getattr(exc, "request_id", None)
-    code = getattr(exc, "code", None)
-    status = getattr(exc, "status_code", None)
-    retry_after = _retry_after(exc) if isinstance(exc, openai.APIStatusError) else None
-    error: GenerationError
+    message = getattr(exc, "message", "") or str(exc)
+    if isinstance(exc, openai.APIStatusError):
+        return error_for_status(
+            exc.status_code,
+            exc.code,
+            request_id=request_id,
+            retry_after=_retry_after(exc.response.headers),
+            provider_message=message,
+        )
     if isinstance(exc, openai.APITimeoutError) and not _never_connected(exc):
-        error = ProviderTimeoutError("timed out", request_id=request_id)
-    elif isinstance(exc, openai.APIConnectionError):  # a timeout that never connected is one of these too
-        error = ProviderUnavailableError("connection failed", request_id=request_id)
-    elif isinstance(exc, openai.RateLimitError):
-        if code == "insufficient_quota":
-            error = BillingExhaustedError(code, request_id=request_id)
-        else:
-            error = RateLimitedError(code or "rate limited", request_id=request_id, retry_after=retry_after)
-    elif isinstance(exc, openai.BadRequestError):
-        if code in POLICY_REFUSAL_CODES:
-            error = PolicyRefusalError(code or "", request_id=request_id)
-        else:
-            error = ProviderRejectedError(f"400 {code}", request_id=request_id)
-    elif isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError | openai.NotFoundError):
-        error = NotConfiguredError(f"{status} {code}", request_id=request_id)
-    elif isinstance(exc, openai.InternalServerError):
-        error = ProviderUnavailableError(f"{status}", request_id=request_id, retry_after=retry_after)
-    elif isinstance(exc, openai.APIStatusError):
-        error = ProviderRejectedError(f"{status} {code}", request_id=request_id)
+        return ProviderTimeoutError("timed out", request_id=request_id, provider_message=message)
+    if isinstance(exc, openai.APIConnectionError):  # a timeout that never connected is one of these too
+        return ProviderUnavailableError("connection failed", request_id=request_id, provider_message=message)
+    return ImageRetrievalError(type(exc).__name__, request_id=request_id, provider_message=message)
+
+
+def error_for_status(status: int, code: str | None, **context: Any) -> GenerationError:
+    """Our error for an HTTP error status from the provider, told apart by ``code`` where the status is shared;
+    ``context`` (request id, requested delay, the provider's message) goes with it."""
+    error: GenerationError
+    if status == HTTPStatus.TOO_MANY_REQUESTS and code == "insufficient_quota":
+        error = BillingExhaustedError(code, **context)
+    elif status == HTTPStatus.TOO_MANY_REQUESTS:
+        error = RateLimitedError(code or "rate limited", **context)
+    elif status == HTTPStatus.BAD_REQUEST and code in POLICY_REFUSAL_CODES:
+        error = PolicyRefusalError(code or "", **context)
+    elif status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND):
+        error = NotConfiguredError(f"{status} {code}", **context)
+    elif status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        error = ProviderUnavailableError(f"{status}", **context)
     else:
-        error = ImageRetrievalError(type(exc).__name__, request_id=request_id)
+        error = ProviderRejectedError(f"{status} {code}", **context)
     return error
 
 
@@ -241,9 +303,63 @@ def _never_connected(exc: BaseException) -> bool:
     return False
 
 
-def _log_provider_error(error: GenerationError, exc: openai.OpenAIError) -> None:
+def _json_or_none(raw: bytes) -> object:
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _error_fields(answer: object) -> tuple[str | None, str]:
+    """The ``code`` and ``message`` of an error answer (``{"error": {...}}``), where it has them."""
+    error = answer.get("error", answer) if isinstance(answer, dict) else None
+    if not isinstance(error, dict):
+        return None, ""
+    code, message = error.get("code"), error.get("message")
+    return (code if isinstance(code, str) else None), (message if isinstance(message, str) else "")
+
+
+async def _event_fields(event: ServerSentEvent, request_id: str | None) -> Mapping[str, Any]:
+    """An event's JSON object; parsed off the loop when it is large (an image in base64 is megabytes)."""
+    try:
+        if len(event.data) < OFF_LOOP_THRESHOLD:
+            fields = json.loads(event.data)
+        else:
+            fields = await asyncio.to_thread(json.loads, event.data)
+    except (ValueError, RecursionError) as exc:
+        raise _logged(ImageRetrievalError("an unreadable stream event", request_id=request_id)) from exc
+    if not isinstance(fields, dict):
+        raise _logged(ImageRetrievalError("a stream event that is not an object", request_id=request_id))
+    return fields
+
+
+def _base64_image(fields: Mapping[str, Any], request_id: str | None) -> str:
+    image = fields.get("b64_json")
+    if not isinstance(image, str):
+        raise _logged(ImageRetrievalError("a stream event without its image", request_id=request_id))
+    return image
+
+
+def _string(fields: Mapping[str, Any], key: str) -> str | None:
+    value = fields.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _stream_error(fields: Mapping[str, Any], request_id: str | None) -> GenerationError:
+    """An error the provider sent in place of the image: a refusal under its content policy, or a failure."""
+    code, message = _error_fields(fields)
+    if code in POLICY_REFUSAL_CODES:
+        return PolicyRefusalError(code or "", request_id=request_id, provider_message=message)
+    return ImageRetrievalError(f"stream error {code}", request_id=request_id, provider_message=message)
+
+
+def _logged(error: GenerationError) -> GenerationError:
+    _log_provider_error(error)
+    return error
+
+
+def _log_provider_error(error: GenerationError) -> None:
     # What the admin needs to act on goes to the log with the provider's request id; members get friendly text.
-    message = getattr(exc, "message", "") or str(exc)
     level = logging.ERROR if isinstance(error, NotConfiguredError | BillingExhaustedError) else logging.WARNING
     log.log(
         level,
@@ -251,14 +367,14 @@ def _log_provider_error(error: GenerationError, exc: openai.OpenAIError) -> None
         type(error).__name__,
         error,
         error.request_id,
-        message[:500],
+        error.provider_message[:500],
     )
 
 
-def _retry_after(exc: openai.APIStatusError) -> float | None:
+def _retry_after(headers: Mapping[str, str]) -> float | None:
     """The server's requested delay in seconds, from ``retry-after-ms`` or ``retry-after`` (seconds form)."""
     for header, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        raw = exc.response.headers.get(header)
+        raw = headers.get(header)
         if raw is None:
             continue
         try:

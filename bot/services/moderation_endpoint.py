@@ -8,23 +8,16 @@ import asyncio
 import base64
 import json
 import logging
-import urllib.request
-from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlsplit
-
-import aiohttp
-import httpx2
-import openai
-import yarl
 
 from bot.services.batching import Batcher
 from bot.services.encoding import OFF_LOOP_THRESHOLD
 from bot.services.errors import ModerationUnavailableError
+from bot.services.openai_http import UNREACHABLE_ERRORS, OpenAIEndpoint, phase_timeout
 
 log = logging.getLogger(__name__)
 
@@ -102,17 +95,17 @@ def blocked_categories(result: ModerationScores, thresholds: Mapping[str, float 
 
 
 class ContentModerator:
-    """Calls the moderation endpoint over ``session`` (see :func:`content_moderator`); any failure, including an
-    answer that is not a moderation result, becomes ModerationUnavailableError.
+    """Calls the moderation endpoint, which may take ``answer_within`` seconds to connect and for each wait for the
+    answer; any failure, including an answer that is not a moderation result, becomes ModerationUnavailableError.
 
     Prompts checked while others are under way go together, one result per prompt: under a burst of commands that
     turns hundreds of requests into a few, which keeps the bot within the endpoint's per-minute request limit and
     spares the CPU of a request per prompt. Images sent together would be classified as one, so each goes alone.
     """
 
-    def __init__(self, session: aiohttp.ClientSession, *, headers: Mapping[str, str]) -> None:
-        self._session = session
-        self._headers = headers
+    def __init__(self, endpoint: OpenAIEndpoint, *, answer_within: float) -> None:
+        self._endpoint = endpoint
+        self._limits = phase_timeout(answer_within)
         self._texts: Batcher[str, ModerationScores] = Batcher(
             self._check_texts,
             max_in_flight=TEXT_REQUESTS_IN_FLIGHT,
@@ -142,11 +135,9 @@ class ContentModerator:
 
     async def _results(self, request: bytes) -> list[Mapping[str, Any]]:
         try:
-            async with self._session.post(MODERATIONS_PATH, data=request, headers=self._headers) as response:
+            async with await self._endpoint.post(MODERATIONS_PATH, request, limits=self._limits) as response:
                 answer = await response.read()
-        # Beyond aiohttp's own errors: a header it refuses (ValueError) and a session closed at shutdown
-        # (RuntimeError), both of which the SDK reported as connection errors too.
-        except (aiohttp.ClientError, TimeoutError, ValueError, RuntimeError) as exc:
+        except (TimeoutError, *UNREACHABLE_ERRORS) as exc:
             log.warning("Moderation endpoint unreachable: %s", type(exc).__name__)
             raise ModerationUnavailableError(type(exc).__name__) from exc
         if not HTTPStatus.OK <= response.status < HTTPStatus.MULTIPLE_CHOICES:  # any 2xx, as the SDK
@@ -164,52 +155,6 @@ class ContentModerator:
             log.warning("Moderation endpoint answered with something else: %r", exc)
             raise ModerationUnavailableError("malformed answer") from exc
         return results
-
-
-@asynccontextmanager
-async def content_moderator(client: openai.AsyncOpenAI, *, answer_within: float) -> AsyncIterator["ContentModerator"]:
-    """A :class:`ContentModerator` reaching the server ``client`` talks to as ``client`` would: its base URL, key,
-    organisation and project, its TLS trust, and the environment's proxy for that URL (looked up once, here).
-    Connecting, and each wait for the answer's next bytes, may take ``answer_within`` seconds (as with the SDK's
-    timeout, uploading a picture's request on a slow line is not cut short).
-
-    The SDK is for the image requests; moderation bodies are sent and read as is. Its request building, with
-    headers and URLs checked anew on every call, cost about a millisecond per call on this path: twice on every
-    job's way to its picture. For the same reason the proxy is not looked up per request (aiohttp's
-    ``trust_env`` does that in two worker-thread round trips, as costly again).
-    """
-    headers = {
-        "Authorization": f"Bearer {client.api_key}",
-        "Content-Type": "application/json",
-        "User-Agent": client.user_agent,
-    }
-    if client.organization:
-        headers["OpenAI-Organization"] = client.organization
-    if client.project:
-        headers["OpenAI-Project"] = client.project
-    base_url = str(client.base_url)
-    # The headers go with each request, not as the session's defaults: aiohttp copies those into what it sends a
-    # proxy, and would hand the key to it as the proxy's credentials. A proxy's own come from its URL.
-    async with aiohttp.ClientSession(
-        base_url=base_url,
-        connector=aiohttp.TCPConnector(ssl=httpx2.create_ssl_context()),  # the SDK's own certificate trust
-        timeout=aiohttp.ClientTimeout(total=None, connect=answer_within, sock_read=answer_within),
-        proxy=environment_proxy(base_url),
-    ) as session:
-        yield ContentModerator(session, headers=headers)
-
-
-def environment_proxy(url: str) -> yarl.URL | None:
-    """The proxy the environment sets for ``url`` (``HTTPS_PROXY`` or ``HTTP_PROXY``, else ``ALL_PROXY``, unless
-    ``NO_PROXY`` exempts its host), as the SDK's HTTP client picks it; with its credentials, if it has any."""
-    parts = urlsplit(url)
-    if not parts.hostname or urllib.request.proxy_bypass(parts.netloc):
-        return None
-    proxies = urllib.request.getproxies()
-    proxy = proxies.get(parts.scheme) or proxies.get("all")
-    if not proxy:
-        return None
-    return yarl.URL(proxy if "://" in proxy else f"http://{proxy}")  # "proxy:3128" means an HTTP proxy
 
 
 def _request(payload: object) -> bytes:
