@@ -44,8 +44,7 @@ class InteractionProgress:
         self._interval = interval
         self._pending: _Pending | None = None
         self._next_edit = asyncio.get_running_loop().time() + first_edit_after
-        self._later: asyncio.Task[None] | None = None
-        self._editing = asyncio.Lock()
+        self._later: asyncio.Task[None] | None = None  # the one task that makes the edits, one after another
         self._closed = False
         self._sending = False
         self._shown_in_line = False
@@ -55,24 +54,21 @@ class InteractionProgress:
         """Waiting: the job's place in line. A place already waiting to be shown just takes the new number, since
         it is read when the edit is made."""
         self._position = position
-        if self._closed or (self._pending is not None and self._pending.in_line):
-            return
-        self._pending = _Pending(self._in_line_embed, in_line=True)
-        if self._later is None:
-            self._flush_later(self._next_edit - asyncio.get_running_loop().time())
+        if self._pending is None or not self._pending.in_line:
+            self._show(_Pending(self._in_line_embed, in_line=True))
 
     async def generating(self) -> None:
         """The provider is working on it: worth an edit only after a place in line was shown (otherwise Discord's
         own "thinking…" already says so). A place in line not shown yet never will be."""
         if self._shown_in_line:
-            await self._show(_Pending(lambda: _embed(text("progress.generating"))))
+            self._show(_Pending(lambda: _embed(text("progress.generating"))))
         elif self._pending is not None and self._pending.in_line:
             self._pending = None
 
     async def partial(self, preview: bytes, check: PreviewCheck) -> None:
         """A partial preview, shown only if ``check`` allows it when its turn comes: a preview that a newer state
         or the result replaces first is never checked, which saves a moderation call per job under load."""
-        await self._show(_Pending(_preview_embed, preview, check))
+        self._show(_Pending(_preview_embed, preview, check))
 
     async def close(self) -> None:
         """No more progress: drop what is waiting (a preview still being checked too) and let an edit already sent
@@ -84,21 +80,16 @@ class InteractionProgress:
                 later.cancel()
             with suppress(asyncio.CancelledError):
                 await later
-        async with self._editing:
-            pass
 
-    async def _show(self, pending: _Pending) -> None:
+    def _show(self, pending: _Pending) -> None:
+        """Make ``pending`` the state to show next; every edit goes out from a task of its own, so the job never
+        waits for one (nor for a preview's check), and :meth:`close` can drop it."""
         if self._closed:
             return
         self._pending = pending
-        wait = self._next_edit - asyncio.get_running_loop().time()
-        if wait <= 0 and self._later is None:
-            await self._flush()
-        elif self._later is None:
-            self._flush_later(wait)
-
-    def _flush_later(self, delay: float) -> None:
-        self._later = asyncio.create_task(self._flush_after(max(0.0, delay)))
+        if self._later is None:
+            wait = max(0.0, self._next_edit - asyncio.get_running_loop().time())
+            self._later = asyncio.create_task(self._flush_after(wait))
 
     def _in_line_embed(self) -> discord.Embed:
         return _embed(text("progress.queued", position=self._position))
@@ -107,30 +98,32 @@ class InteractionProgress:
         await asyncio.sleep(delay)  # pacing edits to Discord's rate limits, not synchronisation
         await self._flush()
         self._later = None
-        if self._pending is not None and not self._closed:  # arrived while this flush was under way
-            await self._show(self._pending)
+        if self._pending is not None:  # arrived while this flush was under way
+            self._show(self._pending)
 
     async def _flush(self) -> None:
-        async with self._editing:
-            pending, self._pending = self._pending, None
-            if pending is None or self._closed:
-                return
-            # The slot is taken now: a state arriving while a preview is checked waits its turn instead of following
-            # straight after this edit.
-            self._next_edit = asyncio.get_running_loop().time() + self._interval
-            if pending.check is not None and not await self._allowed(pending.check):
-                return
-            if self._closed:  # the result came while the preview was being checked
-                return
-            files = [discord.File(io.BytesIO(pending.preview), filename=PREVIEW_NAME)] if pending.preview else []
-            self._shown_in_line = self._shown_in_line or pending.in_line
-            self._sending = True
-            try:
-                await self._interaction.edit_original_response(content=None, embed=pending.render(), attachments=files)
-            except discord.HTTPException as exc:
-                log.debug("Progress edit for interaction %s failed: %s", self._interaction.id, exc.status)
-            finally:
-                self._sending = False
+        pending, self._pending = self._pending, None
+        if pending is None or self._closed:
+            return
+        # The slot is taken now: a state arriving while a preview is checked waits its turn instead of following
+        # straight after this edit.
+        self._next_edit = asyncio.get_running_loop().time() + self._interval
+        if pending.check is not None and not await self._allowed(pending.check):
+            return
+        if self._closed:  # the result came while the preview was being checked
+            return
+        files = [discord.File(io.BytesIO(pending.preview), filename=PREVIEW_NAME)] if pending.preview else []
+        self._shown_in_line = self._shown_in_line or pending.in_line
+        self._sending = True
+        try:
+            await self._interaction.edit_original_response(content=None, embed=pending.render(), attachments=files)
+        except discord.HTTPException as exc:
+            log.debug("Progress edit for interaction %s failed: %s", self._interaction.id, exc.status)
+        except Exception:
+            # Showing progress is a courtesy: a dropped connection (say) must not end the job or later edits.
+            log.warning("Progress edit for interaction %s failed", self._interaction.id, exc_info=True)
+        finally:
+            self._sending = False
 
     async def _allowed(self, check: PreviewCheck) -> bool:
         """A preview whose check fails in any way is simply not shown: the job itself carries on."""

@@ -3,11 +3,9 @@ stage, a server of the test's own), through the endpoint session as in the bot."
 
 import asyncio
 import base64
-import gc
 import json
-import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import httpx2
 import openai
@@ -24,18 +22,24 @@ from bot.services.errors import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from bot.services.images import ImageGenerator, RetryPolicy
+from bot.services.images import GenerationResult, ImageGenerator, RetryPolicy
 from bot.services.openai_http import openai_endpoint
 from tests.fakes.openai_server import Failure, FakeOpenAI, gradient_png, partial_png
 from tests.helpers import noisy_png, server_answering
 
 OPTIONS = ImageOptions(size="1024x1024", quality="low", count=1)
 WAIT = 5.0
+IMAGE = gradient_png("1024x1024")
+COMPLETED = {"type": "image_generation.completed", "b64_json": base64.b64encode(IMAGE).decode()}
+NO_RETRIES = RetryPolicy(max_retries=0)
 
 
 @asynccontextmanager
-async def generator_for(base_url: str, *, answer_within: float = WAIT) -> AsyncIterator[ImageGenerator]:
-    """An ImageGenerator for a streaming model behind ``base_url``, built as the bot builds it (without retries)."""
+async def generator_for(
+    base_url: str, *, answer_within: float = WAIT, retry: RetryPolicy = NO_RETRIES
+) -> AsyncIterator[ImageGenerator]:
+    """An ImageGenerator for a streaming model behind ``base_url``, built as the bot builds it (without retries,
+    unless ``retry`` says otherwise)."""
     async with (
         openai.AsyncOpenAI(
             base_url=base_url, api_key="sk-test", max_retries=0, http_client=openai.DefaultAioHttpClient()
@@ -48,7 +52,7 @@ async def generator_for(base_url: str, *, answer_within: float = WAIT) -> AsyncI
             endpoint,
             capabilities_for("gpt-image-1-mini"),
             ImageDownloader(http),
-            retry=RetryPolicy(max_retries=0),
+            retry=retry,
             answer_within=answer_within,
         )
 
@@ -72,17 +76,17 @@ async def generator_answered_by(handler: _Handler, *, answer_within: float = WAI
         yield generator
 
 
-async def start_event_stream(request: web.Request) -> web.StreamResponse:
-    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+async def start_event_stream(request: web.Request, *, request_id: str = "req_1") -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "x-request-id": request_id})
     await response.prepare(request)
     return response
 
 
-def streaming(body: bytes) -> _Handler:
+def streaming(body: bytes, *, request_id: str = "req_1") -> _Handler:
     """A handler answering with an event stream of ``body``, then ending it."""
 
     async def answer(request: web.Request) -> web.StreamResponse:
-        response = await start_event_stream(request)
+        response = await start_event_stream(request, request_id=request_id)
         await response.write(body)
         await response.write_eof()
         return response
@@ -94,35 +98,38 @@ async def ignore(_preview: bytes) -> None:
     """A member who sees no previews."""
 
 
-@contextmanager
-def finalised_async_generators() -> Iterator[list[object]]:
-    """Async generators first iterated inside the block that asyncio had to finalise (they were dropped unfinished)."""
-    hooks = sys.get_asyncgen_hooks()
-    finalised: list[object] = []
-
-    def noting(agen: object) -> None:
-        finalised.append(agen)
-        hooks.finalizer(agen)  # type: ignore[misc]
-
-    sys.set_asyncgen_hooks(firstiter=hooks.firstiter, finalizer=noting)
-    try:
-        yield finalised
-    finally:
-        sys.set_asyncgen_hooks(*hooks)
+def generate(generator: ImageGenerator) -> Awaitable[GenerationResult]:
+    """The request most tests make, from a member who sees no previews."""
+    return generator.generate("a lighthouse", OPTIONS, safety_identifier="u1", on_partial=ignore)
 
 
-async def test_a_stream_is_read_to_its_end_so_nothing_is_left_to_finalise(generator: ImageGenerator) -> None:
-    previews: list[bytes] = []
+async def test_a_finished_stream_and_an_error_answer_each_leave_their_connection_for_the_next_request() -> None:
+    peers: list[object] = []
 
-    async def on_partial(preview: bytes) -> None:
-        previews.append(preview)
+    async def error_then_images(request: web.Request) -> web.StreamResponse:
+        assert request.transport is not None
+        peers.append(request.transport.get_extra_info("peername"))
+        if len(peers) == 1:
+            return web.json_response({"error": {"code": None, "message": "upstream hiccup"}}, status=500)
+        # After the image, more than a client buffers unasked: only reading on to the end gets to the end.
+        trailer = b": " + b"-" * 4_000_000 + b"\n\n"
+        return await streaming(f"data: {json.dumps(COMPLETED)}\n\n".encode() + trailer)(request)
 
-    with finalised_async_generators() as finalised:
-        result = await generator.generate("a lighthouse", OPTIONS, safety_identifier="u1", on_partial=on_partial)
-        gc.collect()
-    assert result.images == (gradient_png("1024x1024"),)
-    assert len(previews) == images.PARTIAL_IMAGES
-    assert finalised == [], "each one dropped unfinished costs the event loop a wake-up of its own"
+    async with generator_answered_by(error_then_images) as generator:
+        with pytest.raises(ProviderUnavailableError):
+            await generate(generator)
+        for _ in range(2):
+            result = await generate(generator)
+            assert result.images == (IMAGE,)
+    assert len(set(peers)) == 1, "a response read to its end (or released after an error) leaves a reusable connection"
+
+
+async def test_a_failure_to_start_the_stream_is_retried(fake_openai: FakeOpenAI) -> None:
+    fake_openai.fail_next(Failure.server_error(503))
+    async with generator_for(fake_openai.base_url, retry=RetryPolicy(max_retries=1, base_delay=0)) as generator:
+        result = await generate(generator)
+    assert result.images == (IMAGE,)
+    assert len(fake_openai.image_requests) == 2
 
 
 async def test_a_stream_held_open_after_its_image_is_dropped_after_a_grace(
@@ -130,13 +137,9 @@ async def test_a_stream_held_open_after_its_image_is_dropped_after_a_grace(
 ) -> None:
     monkeypatch.setattr(images, "STREAM_END_GRACE_SECONDS", 0.05)
     fake_openai.streams_linger = True
-
-    async def on_partial(preview: bytes) -> None:
-        pass
-
     async with asyncio.timeout(WAIT):  # a bound for a generator that waits for the end, never a synchronisation
-        result = await generator.generate("a lighthouse", OPTIONS, safety_identifier="u1", on_partial=on_partial)
-    assert result.images == (gradient_png("1024x1024"),)
+        result = await generate(generator)
+    assert result.images == (IMAGE,)
 
 
 async def test_the_request_carries_the_options_and_the_clients_credentials(
@@ -168,7 +171,7 @@ async def test_the_request_carries_the_options_and_the_clients_credentials(
 async def test_an_image_of_megabytes_arrives_whole(generator: ImageGenerator, fake_openai: FakeOpenAI) -> None:
     picture = noisy_png(600, 600)  # about a megabyte: its event comes in many reads, and is parsed off the loop
     fake_openai.image_factory = lambda _size: picture
-    result = await generator.generate("a lighthouse", OPTIONS, safety_identifier="u1", on_partial=ignore)
+    result = await generate(generator)
     assert result.images == (picture,)
 
 
@@ -177,18 +180,27 @@ async def test_an_error_status_becomes_our_error_with_the_providers_request_id_a
 ) -> None:
     fake_openai.fail_next(Failure.rate_limited(retry_after="7"))
     with pytest.raises(RateLimitedError) as raised:
-        await generator.generate("a lighthouse", OPTIONS, safety_identifier="u1", on_partial=ignore)
+        await generate(generator)
     (request,) = fake_openai.image_requests
     assert (raised.value.request_id, raised.value.retry_after) == (request.request_id, 7)
     assert f"request_id={request.request_id}" in caplog.text
     assert "sk-test" not in caplog.text
 
 
-async def test_a_policy_refusal_sent_in_the_stream_is_a_refusal() -> None:
-    error = {"type": "error", "error": {"code": "moderation_blocked", "message": "refused"}}
-    async with generator_answered_by(streaming(f"event: error\ndata: {json.dumps(error)}\n\n".encode())) as generator:
-        with pytest.raises(PolicyRefusalError):
-            await generator.generate("a lighthouse", OPTIONS, safety_identifier="u1", on_partial=ignore)
+@pytest.mark.parametrize(
+    "error",
+    [
+        {"type": "error", "error": {"code": "moderation_blocked", "message": "refused"}},
+        {"type": "error", "code": "moderation_blocked", "message": "refused"},
+    ],
+    ids=["nested", "flat"],
+)
+async def test_a_policy_refusal_sent_in_the_stream_is_a_refusal_with_the_request_id(error: dict[str, object]) -> None:
+    refusal = streaming(f"event: error\ndata: {json.dumps(error)}\n\n".encode(), request_id="req_stream")
+    async with generator_answered_by(refusal) as generator:
+        with pytest.raises(PolicyRefusalError) as raised:
+            await generate(generator)
+    assert raised.value.request_id == "req_stream"
 
 
 async def test_a_stream_cut_off_before_its_image_is_unavailable() -> None:
@@ -201,37 +213,71 @@ async def test_a_stream_cut_off_before_its_image_is_unavailable() -> None:
 
     async with generator_answered_by(cut_off) as generator:
         with pytest.raises(ProviderUnavailableError):
-            await generator.generate("a lighthouse", OPTIONS, safety_identifier="u1", on_partial=ignore)
+            await generate(generator)
 
 
 async def test_a_stream_that_goes_quiet_before_its_image_times_out() -> None:
     quiet = asyncio.Event()  # never set: the stream says nothing more
+    preview = {"type": "image_generation.partial_image", "b64_json": base64.b64encode(IMAGE).decode()}
+    previews: list[bytes] = []
 
     async def going_quiet(request: web.Request) -> web.StreamResponse:
         response = await start_event_stream(request)
-        await response.write(b": generating\n\n")
+        await response.write(f"data: {json.dumps(preview)}\n\n".encode())
         await quiet.wait()
         return response
 
+    async def on_partial(image: bytes) -> None:
+        previews.append(image)
+
     async with generator_answered_by(going_quiet, answer_within=0.05) as generator:
         try:
-            with pytest.raises(ProviderTimeoutError):
-                await generator.generate("a lighthouse", OPTIONS, safety_identifier="u1", on_partial=ignore)
+            async with asyncio.timeout(WAIT):  # a bound in case the read timeout is broken, never a synchronisation
+                with pytest.raises(ProviderTimeoutError):
+                    await generator.generate("a lighthouse", OPTIONS, safety_identifier="u1", on_partial=on_partial)
         finally:
             quiet.set()  # the handler may end now, so the server closes without waiting for it
+    assert previews == [IMAGE], "the stream had started: the limit is on each wait for more, not on the whole"
 
 
 async def test_what_follows_the_image_is_only_read_to_the_end() -> None:
-    image = gradient_png("1024x1024")
-    completed = {"type": "image_generation.completed", "b64_json": base64.b64encode(image).decode()}
-    trailers = f"data: {json.dumps(completed)}\n\ndata: [DONE]\n\ndata: not json\n\n"
+    trailers = f"data: {json.dumps(COMPLETED)}\n\ndata: not json\n\n"
     async with generator_answered_by(streaming(trailers.encode())) as generator:
-        result = await generator.generate("a lighthouse", OPTIONS, safety_identifier="u1", on_partial=ignore)
-    assert result.images == (image,)
+        result = await generate(generator)
+    assert result.images == (IMAGE,)
+
+
+@pytest.mark.parametrize("events", [[COMPLETED], []], ids=["after the image", "without one"])
+async def test_the_old_done_marker_ends_the_stream_even_if_the_connection_stays_open(
+    events: list[dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(images, "STREAM_END_GRACE_SECONDS", 60)
+    held = asyncio.Event()  # never set: the proxy keeps the response open after its marker
+
+    async def done_then_held(request: web.Request) -> web.StreamResponse:
+        response = await start_event_stream(request)
+        await response.write("".join(f"data: {json.dumps(event)}\n\n" for event in events).encode())
+        await response.write(b"data: [DONE]\n\n")
+        await held.wait()
+        return response
+
+    async with generator_answered_by(done_then_held, answer_within=60) as generator:
+        try:
+            async with asyncio.timeout(WAIT):  # a bound for a generator that waits on, never a synchronisation
+                if events:
+                    result = await generator.generate(
+                        "a lighthouse", OPTIONS, safety_identifier="u1", on_partial=ignore
+                    )
+                    assert result.images == (IMAGE,)
+                else:
+                    with pytest.raises(ImageRetrievalError):
+                        await generate(generator)
+        finally:
+            held.set()
 
 
 async def test_a_stream_without_a_readable_image_is_a_retrieval_error() -> None:
     garbled = {"type": "image_generation.completed", "b64_json": base64.b64encode(b"x").decode()[:-1] + "!"}
     async with generator_answered_by(streaming(f"data: {json.dumps(garbled)}\n\n".encode())) as generator:
         with pytest.raises(ImageRetrievalError):
-            await generator.generate("a lighthouse", OPTIONS, safety_identifier="u1", on_partial=ignore)
+            await generate(generator)

@@ -3,6 +3,7 @@
 import asyncio
 from typing import Any, cast
 
+import aiohttp
 import discord
 
 from bot.progress import InteractionProgress
@@ -20,6 +21,20 @@ class RecordingInteraction:
     async def edit_original_response(self, *, content: None, embed: discord.Embed, attachments: list[Any]) -> None:
         self.edits.append((embed.description or "", len(attachments)))
         self.edited.set()
+
+
+class FailingOnceInteraction(RecordingInteraction):
+    """Its first edit fails as a dropped connection does in discord.py (aiohttp's own error, not an HTTPException)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed = asyncio.Event()
+
+    async def edit_original_response(self, *, content: None, embed: discord.Embed, attachments: list[Any]) -> None:
+        if not self.failed.is_set():
+            self.failed.set()
+            raise aiohttp.ClientOSError(104, "Connection reset by peer")
+        await super().edit_original_response(content=content, embed=embed, attachments=attachments)
 
 
 def progress_for(
@@ -64,6 +79,17 @@ async def test_places_reported_between_two_edits_show_as_one_edit_with_the_lates
     assert interaction.edits == [("⏳ #5 in line", 0), ("⏳ #2 in line", 0)]
 
 
+async def test_an_edit_that_fails_in_any_way_leaves_the_job_and_later_edits_alone() -> None:
+    interaction = FailingOnceInteraction()
+    progress = progress_for(interaction, interval=0)
+    progress.queued(3)
+    await asyncio.wait_for(interaction.failed.wait(), timeout=5)
+    progress.queued(2)
+    await asyncio.wait_for(interaction.edited.wait(), timeout=5)
+    await progress.close()  # nothing of the failure comes back to the job
+    assert interaction.edits == [("⏳ #2 in line", 0)]
+
+
 async def test_a_preview_still_being_checked_when_the_result_comes_is_never_shown() -> None:
     interaction = RecordingInteraction()
     progress = progress_for(interaction, interval=0.01)
@@ -76,7 +102,8 @@ async def test_a_preview_still_being_checked_when_the_result_comes_is_never_show
         await verdict.wait()
         return True
 
-    await progress.partial(b"preview", slow_check)
+    # Returns at once: the check runs when the preview's turn comes, in a task of the progress's own.
+    await asyncio.wait_for(progress.partial(b"preview", slow_check), timeout=5)
     await asyncio.wait_for(checking.wait(), timeout=5)
     await asyncio.wait_for(progress.close(), timeout=5)  # returns without waiting for the check
     verdict.set()
@@ -87,10 +114,14 @@ async def test_a_preview_whose_check_fails_is_not_shown_and_the_job_goes_on() ->
     interaction = RecordingInteraction()
     progress = progress_for(interaction, interval=0)
 
+    checked = asyncio.Event()
+
     async def broken_check() -> bool:
+        checked.set()
         raise RuntimeError("the settings could not be read")
 
     await progress.partial(b"preview", broken_check)
+    await asyncio.wait_for(checked.wait(), timeout=5)
     progress.queued(1)
     await asyncio.wait_for(interaction.edited.wait(), timeout=5)
     await progress.close()
@@ -107,10 +138,10 @@ async def test_a_state_arriving_during_a_check_waits_its_turn() -> None:
         await verdict.wait()
         return True
 
-    preview = asyncio.create_task(progress.partial(b"preview", slow_check))
+    await progress.partial(b"preview", slow_check)
     await asyncio.wait_for(checking.wait(), timeout=5)
     progress.queued(2)  # must not be edited in straight after the preview
     verdict.set()
-    await preview
+    await asyncio.wait_for(interaction.edited.wait(), timeout=5)
     await progress.close()
     assert [files for _, files in interaction.edits] == [1], "the preview only; the newer state was due 60 s later"

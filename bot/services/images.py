@@ -17,7 +17,7 @@ from openai.types import Image, ImagesResponse
 
 from bot.services.capabilities import ImageOptions, ModelCapabilities
 from bot.services.downloads import ImageDownloader
-from bot.services.encoding import OFF_LOOP_THRESHOLD, decode_base64
+from bot.services.encoding import decode_base64
 from bot.services.errors import (
     BillingExhaustedError,
     GenerationError,
@@ -188,7 +188,7 @@ class ImageGenerator:
             code,
             request_id=response.headers.get("x-request-id"),
             retry_after=_retry_after(response.headers),
-            provider_message=message,
+            provider_message=message or answer[:500].decode(errors="replace"),  # an HTML error page, say
         )
 
     async def _with_retries(self, request: Callable[[], Awaitable[T]]) -> T:
@@ -223,35 +223,55 @@ async def _streamed_image(
 ) -> tuple[bytes, str | None]:
     """The final image of a generation's event stream, and its size if the stream says; previews go to
     ``on_partial`` as they come."""
-    request_id = response.headers.get("x-request-id")
+    stream = _ImageStream(response.headers.get("x-request-id"), on_partial)
     decoder = EventStreamDecoder()
-    completed: tuple[bytes, str | None] | None = None
     try:
         # Read to the end of the stream, which the API closes after the final image, so that its connection can
         # carry the next request. A stream kept open after its final image is given a moment, then dropped.
         async with asyncio.timeout(None) as after_the_image:
             async for chunk in response.content.iter_any():
-                for event in decoder.feed(chunk):
-                    # Past the image, the rest is only read; some proxies end with the old "[DONE]" marker.
-                    if completed is not None or event.data.startswith(b"[DONE]"):
-                        continue
-                    fields = await _event_fields(event, request_id)
-                    if fields.get("type") == PARTIAL_IMAGE_EVENT:
-                        await on_partial(await decode_base64(_base64_image(fields, request_id)))
-                    elif fields.get("type") == COMPLETED_EVENT:
-                        completed = await decode_base64(_base64_image(fields, request_id)), _string(fields, "size")
-                        after_the_image.reschedule(asyncio.get_running_loop().time() + STREAM_END_GRACE_SECONDS)
-                    elif "error" in fields:
-                        raise _logged(_stream_error(fields, request_id))
+                ended = await stream.take(decoder.feed(chunk))
+                if stream.image is not None and after_the_image.when() is None:
+                    after_the_image.reschedule(asyncio.get_running_loop().time() + STREAM_END_GRACE_SECONDS)
+                if ended:
+                    break
     except TimeoutError as exc:  # aiohttp's read timeouts are TimeoutErrors too
-        if completed is None:
-            raise _logged(ProviderTimeoutError("timed out", request_id=request_id)) from exc
+        if stream.image is None:
+            raise _logged(ProviderTimeoutError("timed out", request_id=stream.request_id)) from exc
     except aiohttp.ClientError as exc:
-        if completed is None:
-            raise _logged(ProviderUnavailableError(type(exc).__name__, request_id=request_id)) from exc
-    if completed is None:
-        raise _logged(ImageRetrievalError("the stream ended without an image", request_id=request_id))
-    return completed
+        if stream.image is None:
+            raise _logged(ProviderUnavailableError(type(exc).__name__, request_id=stream.request_id)) from exc
+    if stream.image is None:
+        raise _logged(ImageRetrievalError("the stream ended without an image", request_id=stream.request_id))
+    return stream.image
+
+
+class _ImageStream:
+    """What a generation's event stream has brought so far."""
+
+    def __init__(self, request_id: str | None, on_partial: Callable[[bytes], Awaitable[None]]) -> None:
+        self.request_id = request_id
+        self._on_partial = on_partial
+        self.image: tuple[bytes, str | None] | None = None  # the final image, and its size if the stream says
+
+    async def take(self, events: list[ServerSentEvent]) -> bool:
+        """Act on ``events`` until the final image (the rest is only read); whether the old "[DONE]" end marker,
+        which some proxies still send, was among them."""
+        for event in events:
+            if event.data.startswith(b"[DONE]"):
+                return True
+            if self.image is None:
+                await self._take(event)
+        return False
+
+    async def _take(self, event: ServerSentEvent) -> None:
+        fields = _event_fields(event, self.request_id)
+        if fields.get("type") == PARTIAL_IMAGE_EVENT:
+            await self._on_partial(await decode_base64(_base64_image(fields, self.request_id)))
+        elif fields.get("type") == COMPLETED_EVENT:
+            self.image = await decode_base64(_base64_image(fields, self.request_id)), _string(fields, "size")
+        elif fields.get("error") or fields.get("type") == "error" or event.event == "error":
+            raise _logged(_stream_error(fields, self.request_id))
 
 
 def translate_provider_error(exc: openai.OpenAIError) -> GenerationError:
@@ -319,13 +339,11 @@ def _error_fields(answer: object) -> tuple[str | None, str]:
     return (code if isinstance(code, str) else None), (message if isinstance(message, str) else "")
 
 
-async def _event_fields(event: ServerSentEvent, request_id: str | None) -> Mapping[str, Any]:
-    """An event's JSON object; parsed off the loop when it is large (an image in base64 is megabytes)."""
+def _event_fields(event: ServerSentEvent, request_id: str | None) -> Mapping[str, Any]:
+    """An event's JSON object. Parsed on the loop even when it is megabytes: a worker thread would hold the GIL as
+    long, and the loop would wait for it to let go besides."""
     try:
-        if len(event.data) < OFF_LOOP_THRESHOLD:
-            fields = json.loads(event.data)
-        else:
-            fields = await asyncio.to_thread(json.loads, event.data)
+        fields = json.loads(event.data)
     except (ValueError, RecursionError) as exc:
         raise _logged(ImageRetrievalError("an unreadable stream event", request_id=request_id)) from exc
     if not isinstance(fields, dict):

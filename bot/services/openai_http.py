@@ -17,6 +17,11 @@ import httpx2
 import openai
 import yarl
 
+# As the SDK's own pool: a stream holds its connection for a whole generation, and waiting for a free one counts
+# against the time to connect; idle connections are dropped before a proxy with a short keep-alive would drop them.
+CONNECTION_LIMIT = 1000
+KEEPALIVE_SECONDS = 5.0
+
 # What a request raises, besides TimeoutError, when the server cannot be reached or stops answering: aiohttp's own
 # errors, a header it refuses (ValueError) and a session closed at shutdown (RuntimeError). The SDK reported each of
 # them as a connection error.
@@ -61,7 +66,11 @@ async def openai_endpoint(client: openai.AsyncOpenAI) -> AsyncIterator[OpenAIEnd
     # proxy, and would hand the key to it as the proxy's credentials. A proxy's own come from its URL.
     async with aiohttp.ClientSession(
         base_url=base_url,
-        connector=aiohttp.TCPConnector(ssl=httpx2.create_ssl_context()),  # the SDK's own certificate trust
+        connector=aiohttp.TCPConnector(
+            ssl=httpx2.create_ssl_context(),  # the SDK's own certificate trust
+            limit=CONNECTION_LIMIT,
+            keepalive_timeout=KEEPALIVE_SECONDS,
+        ),
         timeout=aiohttp.ClientTimeout(total=None),  # each request brings its own (see phase_timeout)
         proxy=environment_proxy(base_url),
     ) as session:
