@@ -15,9 +15,10 @@ class EventStreamDecoder:
     """Takes a stream's bytes chunk by chunk and returns the events each chunk completes.
 
     Only ``event:`` and ``data:`` matter here; ``id:``, ``retry:`` and comments are read past, and an event the
-    stream ends in the middle of is dropped, as the format says. Lines end in LF or CRLF: a lone CR, which the format
-    allows too, is not taken as a line end (no OpenAI-compatible server we know of sends one). One line of data may be megabytes (a picture in
-    base64) arriving in dozens of chunks, so each byte is searched for a line end once, not once per chunk.
+    stream ends in the middle of is dropped, as the format says. Lines end in LF or CRLF: a lone CR, which the
+    format allows too, is not taken as a line end (no OpenAI-compatible server we know of sends one). One line of
+    data may be megabytes (a picture in base64) arriving in dozens of chunks, so each byte is searched for a line
+    end once, not once per chunk.
     """
 
     def __init__(self) -> None:
