@@ -30,7 +30,7 @@ from bot.services.errors import (
     RateLimitedError,
 )
 from bot.services.event_stream import EventStreamDecoder, ServerSentEvent
-from bot.services.openai_http import UNREACHABLE_ERRORS, OpenAIEndpoint, phase_timeout
+from bot.services.openai_http import UNREACHABLE_ERRORS, OpenAIEndpoint, phase_timeout, succeeded
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +175,7 @@ class ImageGenerator:
             raise ProviderTimeoutError("timed out") from exc
         except UNREACHABLE_ERRORS as exc:
             raise ProviderUnavailableError(type(exc).__name__) from exc
-        if HTTPStatus.OK <= response.status < HTTPStatus.MULTIPLE_CHOICES:
+        if succeeded(response):
             return response
         async with response:
             try:

@@ -10,14 +10,13 @@ import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from http import HTTPStatus
 from types import MappingProxyType
 from typing import Any
 
 from bot.services.batching import Batcher
 from bot.services.encoding import OFF_LOOP_THRESHOLD
 from bot.services.errors import ModerationUnavailableError
-from bot.services.openai_http import UNREACHABLE_ERRORS, OpenAIEndpoint, phase_timeout
+from bot.services.openai_http import UNREACHABLE_ERRORS, OpenAIEndpoint, phase_timeout, succeeded
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +139,7 @@ class ContentModerator:
         except (TimeoutError, *UNREACHABLE_ERRORS) as exc:
             log.warning("Moderation endpoint unreachable: %s", type(exc).__name__)
             raise ModerationUnavailableError(type(exc).__name__) from exc
-        if not HTTPStatus.OK <= response.status < HTTPStatus.MULTIPLE_CHOICES:  # any 2xx, as the SDK
+        if not succeeded(response):
             log.warning(
                 "Moderation endpoint answered HTTP %d (request_id=%s)",
                 response.status,

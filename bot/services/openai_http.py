@@ -2,14 +2,15 @@
 it: for the two requests on every job's way to its picture, the prompt's moderation and the streamed generation.
 
 The SDK builds each request anew, checking headers and URLs through its own HTTP client's models, and wraps a
-stream in several layers of async generators: about 1.8 ms of the bot's CPU per job, against about 0.3 ms to send a
-ready JSON body and read the answer as it comes. Everything else (generations that do not stream, from proxies
-that answer with links too) stays on the SDK.
+stream in several layers of async generators: under a burst, a third of the event loop's time went to its image
+call, and without it the bot's CPU per job fell from 7.2 to 4.7 ms. Everything else (generations that do not
+stream, from proxies that answer with links too) stays on the SDK.
 """
 
 import urllib.request
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -32,6 +33,11 @@ def phase_timeout(seconds: float) -> aiohttp.ClientTimeout:
     """A limit on connecting and on each wait for the answer's next bytes, as the SDK's timeout is: never on the
     whole exchange, so neither sending a picture on a slow line nor a long stream is cut short."""
     return aiohttp.ClientTimeout(total=None, connect=seconds, sock_read=seconds)
+
+
+def succeeded(response: aiohttp.ClientResponse) -> bool:
+    """Whether the server answered with a success: any 2xx, as the SDK takes it."""
+    return HTTPStatus.OK <= response.status < HTTPStatus.MULTIPLE_CHOICES
 
 
 class OpenAIEndpoint:
