@@ -45,6 +45,9 @@ RESERVATION_SWEEP_SECONDS = 60.0
 # Discord drops an interaction not acknowledged within 3 s: an early acknowledgement gets half of that, so that after
 # a failure the usual defer can still arrive in time.
 EARLY_ACK_TIMEOUT_SECONDS = 1.5
+# Discord's edge (Cloudflare) keeps an idle HTTP/1.1 connection for 400 s, and cloud NATs drop idle ones after 4 min
+# (Azure) to 20 min; at a generic client's 15 s, bursts of commands a minute apart each waited on new connections.
+EARLY_ACK_IDLE_SECONDS = 120.0
 
 
 def point_rest_at(base_url: str) -> None:
@@ -110,7 +113,12 @@ async def serve(
         runner = ImageJobRunner(generator, quota, moderation, modlog, queue, safety_salt=await state.safety_salt())
         jobs = JobTracker()
         acknowledgement_pool = await stack.enter_async_context(
-            KeepAlivePool(settings.discord_api_base_url, user_agent=USER_AGENT, timeout=EARLY_ACK_TIMEOUT_SECONDS)
+            KeepAlivePool(
+                settings.discord_api_base_url,
+                user_agent=USER_AGENT,
+                timeout=EARLY_ACK_TIMEOUT_SECONDS,
+                idle_seconds=EARLY_ACK_IDLE_SECONDS,
+            )
         )
         early_acks = EarlyAcknowledger(acknowledgement_pool, AcknowledgementGate())
         services = Services(

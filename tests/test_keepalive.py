@@ -102,6 +102,17 @@ async def test_a_connection_the_server_closes_is_not_used_again() -> None:
     assert len(transports) == 2
 
 
+@pytest.mark.parametrize(("idle_seconds", "connections"), [(3600.0, 1), (0.0, 3)])
+async def test_an_idle_connection_is_reused_only_while_it_is_fresh(idle_seconds: float, connections: int) -> None:
+    async with (
+        serving(echo) as (port, transports),
+        pool_for(f"http://127.0.0.1:{port}", idle_seconds=idle_seconds) as pool,
+    ):
+        answers = [await pool.post_json("/x", b"{}") for _ in range(3)]
+    assert [a.status for a in answers] == [200, 200, 200]
+    assert len(transports) == connections
+
+
 async def test_requests_beyond_the_connection_cap_wait_for_a_free_connection() -> None:
     arrived: list[int] = []
     first_arrived, let_first_go = asyncio.Event(), asyncio.Event()
