@@ -41,6 +41,54 @@ async def test_work_in_a_burst_waits_for_the_pause_and_keeps_its_order() -> None
     assert loop.time() >= last_sent + 0.05 - 1e-6, "released before the acknowledgements had paused"
 
 
+async def test_held_work_is_released_one_piece_per_turn_of_the_loop_and_the_collector_waits_for_all_of_it() -> None:
+    loop = asyncio.get_running_loop()
+    gate = AcknowledgementGate(quiet_seconds=0.02)
+    done: list[str] = []
+    collecting: list[bool] = []
+    finished = asyncio.Event()
+
+    def piece(name: str, then: Callable[[], object] | None = None) -> Callable[[], None]:
+        def work() -> None:
+            done.append(name)
+            collecting.append(gc.isenabled())
+            if then is not None:
+                then()
+
+        return work
+
+    gate.acknowledged(lambda: None)
+    gate.acknowledged(piece("a", lambda: loop.call_soon(done.append, "read meanwhile")))
+    gate.acknowledged(piece("b"))
+    gate.acknowledged(piece("c", finished.set))
+    await asyncio.wait_for(finished.wait(), RUN_WITHIN)
+    assert done == ["a", "read meanwhile", "b", "c"], "what became ready during one piece waited for all of them"
+    assert collecting == [False, False, False]
+    assert gc.isenabled()
+
+
+async def test_an_acknowledgement_while_held_work_is_released_holds_the_rest_until_the_next_pause() -> None:
+    loop = asyncio.get_running_loop()
+    gate = AcknowledgementGate(quiet_seconds=0.05)
+    ran_at: dict[str, float] = {}
+    finished = asyncio.Event()
+
+    def piece(name: str, then: Callable[[], object] | None = None) -> Callable[[], None]:
+        def work() -> None:
+            ran_at[name] = loop.time()
+            if then is not None:
+                then()
+
+        return work
+
+    gate.acknowledged(lambda: None)
+    gate.acknowledged(piece("a", lambda: gate.acknowledged(piece("late", finished.set))))
+    gate.acknowledged(piece("b"))
+    await asyncio.wait_for(finished.wait(), RUN_WITHIN)
+    assert sorted(ran_at, key=ran_at.__getitem__) == ["a", "b", "late"]
+    assert ran_at["b"] >= ran_at["a"] + 0.05 - 1e-6, "the rest was released while acknowledgements came again"
+
+
 async def test_a_steady_stream_holds_work_back_no_longer_than_the_limit() -> None:
     loop = asyncio.get_running_loop()
     gate = AcknowledgementGate(quiet_seconds=60, max_wait_seconds=0.1)
@@ -57,6 +105,7 @@ async def test_a_steady_stream_holds_work_back_no_longer_than_the_limit() -> Non
     held_at = loop.time()
     gate.acknowledged(recorder(done, "work", finished))
     await asyncio.wait_for(finished.wait(), RUN_WITHIN)
+    gate.flush()  # what was acknowledged after the work is still being released
     assert loop.time() >= held_at + 0.1 - 1e-6
     assert done == ["work"]
 

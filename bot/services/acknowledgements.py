@@ -3,6 +3,7 @@
 import asyncio
 import gc
 import logging
+from collections import deque
 from collections.abc import Callable
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,11 @@ class AcknowledgementGate:
     of that for every command before them. Work after a lone acknowledgement runs at once; held work runs in the
     order it came, at the latest ``max_wait_seconds`` after the first of it was held.
 
+    Held work is released one piece per turn of the event loop, so an interaction that arrives meanwhile is read
+    (and acknowledged) after one piece rather than after all of it; such an acknowledgement holds the rest back
+    again until the next pause. A sender that paused mid-burst for longer than ``quiet_seconds`` had the
+    acknowledgements after its pause wait for a hundred held interactions at once.
+
     While work is held the cyclic garbage collector waits too, and resumes once the work has run: a full collection
     of a busy bot's heap took 10-16 ms, and every acknowledgement behind it waited for it.
     """
@@ -31,9 +37,11 @@ class AcknowledgementGate:
         self._quiet_seconds = quiet_seconds
         self._max_wait_seconds = max_wait_seconds
         self._last_sent = float("-inf")
-        self._held: list[Callable[[], object]] = []
+        self._held: deque[Callable[[], object]] = deque()
         self._first_held_at = 0.0
-        self._timer: asyncio.TimerHandle | None = None
+        # Either the check for a pause (holding) or the release of the next piece of held work (releasing).
+        self._next_step: asyncio.Handle | None = None
+        self._releasing = False
         self._collector_paused = False
 
     def acknowledged(self, work: Callable[[], object]) -> None:
@@ -47,21 +55,20 @@ class AcknowledgementGate:
         if not self._held:
             self._first_held_at = now
             self._pause_collector()
-            self._arm()
         self._held.append(work)
+        if self._next_step is None or self._releasing:
+            self._hold()
 
     def flush(self) -> None:
         """Run all held work now."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        held, self._held = self._held, []
+        if self._next_step is not None:
+            self._next_step.cancel()
+            self._next_step = None
+        self._releasing = False
+        held, self._held = self._held, deque()
         try:
             for work in held:
-                try:
-                    work()
-                except Exception:
-                    log.exception("Held work failed")  # the rest still runs
+                _run(work)
         finally:
             self._resume_collector()
 
@@ -75,14 +82,35 @@ class AcknowledgementGate:
             self._collector_paused = False
             gc.enable()
 
-    def _arm(self) -> None:
+    def _hold(self) -> None:
+        if self._next_step is not None:
+            self._next_step.cancel()
+        self._releasing = False
         due = min(self._last_sent + self._quiet_seconds, self._first_held_at + self._max_wait_seconds)
-        self._timer = asyncio.get_running_loop().call_at(due, self._check)
+        self._next_step = asyncio.get_running_loop().call_at(due, self._check)
 
     def _check(self) -> None:
         now = asyncio.get_running_loop().time()
         if now - self._last_sent < self._quiet_seconds and now - self._first_held_at < self._max_wait_seconds:
-            self._arm()  # more acknowledgements came meanwhile
+            self._hold()  # more acknowledgements came meanwhile
         else:
-            self._timer = None
-            self.flush()
+            self._release_next()
+
+    def _release_next(self) -> None:
+        self._releasing = True  # from here on, an acknowledgement holds what is left (see acknowledged)
+        _run(self._held.popleft())
+        if not self._releasing:
+            return
+        if self._held:
+            self._next_step = asyncio.get_running_loop().call_soon(self._release_next)
+        else:
+            self._releasing = False
+            self._next_step = None
+            self._resume_collector()
+
+
+def _run(work: Callable[[], object]) -> None:
+    try:
+        work()
+    except Exception:
+        log.exception("Held work failed")  # the rest still runs
