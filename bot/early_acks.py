@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -40,6 +41,9 @@ USER_AGENT = (
 
 _APPLICATION_COMMAND = 2
 _CHAT_INPUT = 1
+# An interaction can be answered for 15 minutes; an acknowledgement not adopted by then never will be (discord.py
+# could not parse its interaction, say).
+_INTERACTION_LIFETIME_SECONDS = 15 * 60
 _DEFERRED_PUBLICLY = json.dumps({"type": discord.InteractionResponseType.deferred_channel_message.value}).encode()
 
 EarlyCheck = Callable[[Mapping[str, Any]], bool]
@@ -53,11 +57,15 @@ class EarlyAcknowledger:
     event (held interactions are handed over first), and at once if its acknowledgement fails.
     """
 
-    def __init__(self, pool: KeepAlivePool, gate: AcknowledgementGate) -> None:
+    def __init__(
+        self, pool: KeepAlivePool, gate: AcknowledgementGate, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._pool = pool
         self._gate = gate
+        self._clock = clock
         self._commands: dict[str, EarlyCheck] = {}
-        self._pending: dict[int, asyncio.Future[HttpAnswer]] = {}
+        # By interaction id, oldest first: when each acknowledgement was sent, and Discord's answer to it.
+        self._pending: dict[int, tuple[float, asyncio.Future[HttpAnswer]]] = {}
         self._parsers: dict[str, Callable[[Any], None]] = {}
         self._originals: dict[str, Callable[[Any], None]] = {}
 
@@ -91,9 +99,9 @@ class EarlyAcknowledger:
 
         After a failed one the interaction is left unanswered, so the command's own ``defer`` sends it again.
         """
-        answer = self._pending.pop(interaction.id, None)
-        if answer is not None:
-            interaction.extras[_ACKNOWLEDGEMENT] = asyncio.ensure_future(_record(interaction, answer))
+        sent = self._pending.pop(interaction.id, None)
+        if sent is not None:
+            interaction.extras[_ACKNOWLEDGEMENT] = asyncio.ensure_future(_record(interaction, sent[1]))
 
     def _interaction_parser(self, parse: Callable[[Any], None]) -> Callable[[Any], None]:
         def acknowledge_then_parse(data: Any) -> None:
@@ -131,8 +139,18 @@ class EarlyAcknowledger:
             return None
         interaction_id = int(data["id"])
         path = f"/interactions/{interaction_id}/{quote(data['token'], safe='')}/callback?with_response=true"
-        answer = self._pending[interaction_id] = self._pool.post_json(path, _DEFERRED_PUBLICLY)
+        answer = self._pool.post_json(path, _DEFERRED_PUBLICLY)
+        now = self._clock()
+        self._forget_expired(now)
+        self._pending[interaction_id] = (now, answer)
         return answer
+
+    def _forget_expired(self, now: float) -> None:
+        while self._pending:
+            interaction_id, (sent_at, _) = next(iter(self._pending.items()))
+            if now - sent_at < _INTERACTION_LIFETIME_SECONDS:
+                return
+            del self._pending[interaction_id]
 
 
 async def _record(interaction: discord.Interaction, answer: "asyncio.Future[HttpAnswer]") -> None:

@@ -242,6 +242,28 @@ async def test_held_interactions_reach_discord_py_before_any_later_gateway_event
         assert parsed[-2:] == ["token-6", "token-7"], "after stop() nothing is held"
 
 
+async def test_an_acknowledgement_never_adopted_is_forgotten_once_its_interaction_has_expired() -> None:
+    now = 0.0
+    client = hookable_client([])
+    async with KeepAlivePool("http://127.0.0.1:9", user_agent="t", timeout=WAIT) as pool:
+        acknowledger = EarlyAcknowledger(pool, AcknowledgementGate(quiet_seconds=60), clock=lambda: now)
+        acknowledger.acknowledge_publicly("imagine", lambda options: True)
+        acknowledger.install(client)  # type: ignore[arg-type]
+        parse = client._connection.parsers["INTERACTION_CREATE"]
+        parse(slash(1))  # never adopted: discord.py could not make an interaction of it, say
+        now = 15 * 60 - 1
+        parse(slash(2))
+        now = 15 * 60 + 1
+        parse(slash(3))
+        acknowledger.stop()
+        expired, alive, new = (SimpleNamespace(id=i, extras={}) for i in (1, 2, 3))
+        for interaction in (expired, alive, new):
+            acknowledger.adopt(interaction)  # type: ignore[arg-type]
+        assert expired.extras == {}, "kept for longer than its interaction could be answered"
+        await asyncio.gather(*alive.extras.values(), *new.extras.values())
+    assert len(alive.extras) == len(new.extras) == 1
+
+
 async def test_a_discord_py_without_the_parser_table_defers_as_usual(caplog: pytest.LogCaptureFixture) -> None:
     async with KeepAlivePool("http://127.0.0.1:9", user_agent="t", timeout=1) as pool:
         acknowledger = EarlyAcknowledger(pool, AcknowledgementGate())
