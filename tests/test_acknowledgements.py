@@ -89,6 +89,104 @@ async def test_an_acknowledgement_while_held_work_is_released_holds_the_rest_unt
     assert ran_at["b"] >= ran_at["a"] + 0.05 - 1e-6, "the rest was released while acknowledgements came again"
 
 
+async def test_an_acknowledgement_between_two_released_pieces_holds_the_rest_until_the_next_pause() -> None:
+    loop = asyncio.get_running_loop()
+    gate = AcknowledgementGate(quiet_seconds=0.05)
+    ran_at: dict[str, float] = {}
+    finished = asyncio.Event()
+
+    def piece(name: str, then: Callable[[], object] | None = None) -> Callable[[], None]:
+        def work() -> None:
+            ran_at[name] = loop.time()
+            if then is not None:
+                then()
+
+        return work
+
+    gate.acknowledged(lambda: None)
+    # The next interaction is read on the loop's next turn, as a gateway event is, not inside the piece.
+    gate.acknowledged(piece("a", lambda: loop.call_soon(gate.acknowledged, piece("late", finished.set))))
+    gate.acknowledged(piece("b"))
+    await asyncio.wait_for(finished.wait(), RUN_WITHIN)
+    assert sorted(ran_at, key=ran_at.__getitem__) == ["a", "b", "late"]
+    assert ran_at["b"] >= ran_at["a"] + 0.05 - 1e-6, "the rest was released while acknowledgements came again"
+
+
+async def test_work_held_for_the_limit_runs_all_at_once_while_acknowledgements_keep_coming() -> None:
+    loop = asyncio.get_running_loop()
+    gate = AcknowledgementGate(quiet_seconds=60, max_wait_seconds=0.05)
+    log: list[str] = []
+    stop = asyncio.Event()
+
+    def acknowledge_every_turn(n: int = 0) -> None:  # a burst that outlasts the limit
+        if stop.is_set():
+            return
+        log.append(f"acknowledged {n}")
+        gate.acknowledged(lambda: (log.append(f"ran {n}"), n == 2 and stop.set()))
+        loop.call_soon(acknowledge_every_turn, n + 1)
+
+    acknowledge_every_turn()
+    await asyncio.wait_for(stop.wait(), RUN_WITHIN)
+    gate.flush()  # the acknowledgements since, if any
+    first_held = log.index("ran 0") + 1
+    released = log.index("ran 1")
+    held = [entry for entry in log[first_held:released] if entry.startswith("acknowledged")]
+    assert held, "the limit passed before a second acknowledgement"
+    assert log[released : released + len(held)] == [f"ran {n}" for n in range(1, len(held) + 1)], (
+        "acknowledgements came between the pieces of work held for the limit"
+    )
+
+
+async def test_each_burst_is_held_and_released_however_the_one_before_it_ended() -> None:
+    loop = asyncio.get_running_loop()
+    gate = AcknowledgementGate(quiet_seconds=0.02)
+    done: list[str] = []
+    loop_errors: list[dict] = []
+    loop.set_exception_handler(lambda _, context: loop_errors.append(context))
+
+    async def burst(*names: str, flush_after: str | None = None) -> None:
+        """Acknowledge one interaction, then one per name at once; return when the last name's work has run."""
+        ended = asyncio.Event()
+        gate.acknowledged(lambda: None)
+        for name in names:
+
+            def work(name: str = name) -> None:
+                done.append(name)
+                if name == flush_after:
+                    loop.call_soon(gate.flush)
+                if name == names[-1]:
+                    ended.set()
+
+            gate.acknowledged(work)
+        assert not ended.is_set(), "work in a burst is held"
+        await asyncio.wait_for(ended.wait(), RUN_WITHIN)
+
+    try:
+        await burst("a", "b")  # released piece by piece to the end
+        await burst("c", "d", "e", flush_after="c")  # flushed while being released
+        await burst("f", "g")
+    finally:
+        loop.set_exception_handler(None)
+    assert done == ["a", "b", "c", "d", "e", "f", "g"]
+    assert loop_errors == []
+    assert gc.isenabled()
+
+
+async def test_work_flushed_that_acknowledges_another_interaction_keeps_the_collector_waiting_for_it() -> None:
+    gate = AcknowledgementGate(quiet_seconds=60)
+    collecting: list[bool] = []
+    gate.acknowledged(lambda: None)
+    try:
+        gate.acknowledged(lambda: gate.acknowledged(lambda: collecting.append(gc.isenabled())))
+        gate.flush()
+        assert not gc.isenabled(), "the collector resumed while work was still held"
+        gate.flush()
+    finally:
+        gc.enable()
+    assert collecting == [False]
+    assert gc.isenabled()
+
+
 async def test_a_steady_stream_holds_work_back_no_longer_than_the_limit() -> None:
     loop = asyncio.get_running_loop()
     gate = AcknowledgementGate(quiet_seconds=60, max_wait_seconds=0.1)

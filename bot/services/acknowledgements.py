@@ -24,10 +24,10 @@ class AcknowledgementGate:
     of that for every command before them. Work after a lone acknowledgement runs at once; held work runs in the
     order it came, at the latest ``max_wait_seconds`` after the first of it was held.
 
-    Held work is released one piece per turn of the event loop, so an interaction that arrives meanwhile is read
-    (and acknowledged) after one piece rather than after all of it; such an acknowledgement holds the rest back
-    again until the next pause. A sender that paused mid-burst for longer than ``quiet_seconds`` had the
-    acknowledgements after its pause wait for a hundred held interactions at once.
+    After a pause, held work is released one piece per turn of the event loop, so that an interaction arriving
+    meanwhile (a sender may pause mid-burst) is read and acknowledged after one piece rather than after a hundred;
+    its acknowledgement holds the rest back again until the next pause. Work held for ``max_wait_seconds`` runs
+    all at once, whatever comes.
 
     While work is held the cyclic garbage collector waits too, and resumes once the work has run: a full collection
     of a busy bot's heap took 10-16 ms, and every acknowledgement behind it waited for it.
@@ -70,7 +70,8 @@ class AcknowledgementGate:
             for work in held:
                 _run(work)
         finally:
-            self._resume_collector()
+            if not self._held:  # none of the work acknowledged another interaction, which would be held
+                self._resume_collector()
 
     def _pause_collector(self) -> None:
         if gc.isenabled():  # one disabled by someone else stays so
@@ -91,22 +92,24 @@ class AcknowledgementGate:
 
     def _check(self) -> None:
         now = asyncio.get_running_loop().time()
-        if now - self._last_sent < self._quiet_seconds and now - self._first_held_at < self._max_wait_seconds:
+        if now - self._first_held_at >= self._max_wait_seconds:
+            self.flush()
+        elif now - self._last_sent < self._quiet_seconds:
             self._hold()  # more acknowledgements came meanwhile
         else:
             self._release_next()
 
     def _release_next(self) -> None:
         self._releasing = True  # from here on, an acknowledgement holds what is left (see acknowledged)
-        _run(self._held.popleft())
-        if not self._releasing:
-            return
-        if self._held:
-            self._next_step = asyncio.get_running_loop().call_soon(self._release_next)
-        else:
-            self._releasing = False
-            self._next_step = None
-            self._resume_collector()
+        try:
+            _run(self._held.popleft())
+        finally:  # unless an acknowledgement during the piece held the rest again
+            if self._releasing and self._held:
+                self._next_step = asyncio.get_running_loop().call_soon(self._release_next)
+            elif self._releasing:
+                self._releasing = False
+                self._next_step = None
+                self._resume_collector()
 
 
 def _run(work: Callable[[], object]) -> None:
