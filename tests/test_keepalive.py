@@ -113,6 +113,16 @@ async def test_an_idle_connection_is_reused_only_while_it_is_fresh(idle_seconds:
     assert len(transports) == connections
 
 
+async def test_connections_probe_the_server_when_idle() -> None:
+    async with serving(echo) as (port, _), pool_for(f"http://127.0.0.1:{port}") as pool:
+        await pool.post_json("/x", b"{}")
+        (connection,) = pool._connections  # the options are not visible from the server
+        sock = connection._transport.get_extra_info("socket")  # type: ignore[union-attr]
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+        if hasattr(socket, "TCP_KEEPIDLE"):
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) < 120, "not before the pool's idle limit"
+
+
 async def test_requests_beyond_the_connection_cap_wait_for_a_free_connection() -> None:
     arrived: list[int] = []
     first_arrived, let_first_go = asyncio.Event(), asyncio.Event()

@@ -8,6 +8,7 @@ parsed by httptools (llhttp, the parser Node.js uses), never by hand.
 
 import asyncio
 import re
+import socket
 import ssl
 import time
 from collections import deque
@@ -18,6 +19,10 @@ import httptools
 
 # Printable ASCII without spaces: nothing that could end the request line or start a header.
 _SAFE_TARGET = re.compile(r"/[!-~]*")
+# TCP keep-alive probes on an idle connection: after 30 s, then every 10 s, given up after 3 unanswered. They keep
+# a NAT's mapping alive, and a connection that a middlebox dropped silently is noticed (and left out of the pool)
+# instead of swallowing a request until its timeout.
+_KEEPALIVE_OPTIONS = (("TCP_KEEPIDLE", 30), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 3))
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +217,7 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)  # noqa: S101 - create_connection makes stream transports
         self._transport = transport
+        _probe_when_idle(transport.get_extra_info("socket"))
         self._pool._opened(self)
 
     def data_received(self, data: bytes) -> None:
@@ -252,3 +258,12 @@ def _fail(answer: "asyncio.Future[HttpAnswer]", error: Exception) -> None:
 
 def _give_up(answer: "asyncio.Future[HttpAnswer]") -> None:
     _fail(answer, TimeoutError("no answer in time"))
+
+
+def _probe_when_idle(connection: socket.socket | None) -> None:
+    if connection is None:
+        return
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for name, value in _KEEPALIVE_OPTIONS:
+        if hasattr(socket, name):  # Linux has all three; other systems may lack some and keep their defaults
+            connection.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
