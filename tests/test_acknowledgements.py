@@ -4,6 +4,8 @@ import asyncio
 import gc
 from collections.abc import Callable
 
+import pytest
+
 from bot.services.acknowledgements import AcknowledgementGate
 
 RUN_WITHIN = 5.0  # far beyond any quiet period used here: a bound for a broken gate, never a synchronisation
@@ -67,7 +69,10 @@ async def test_held_work_is_released_one_piece_per_turn_of_the_loop_and_the_coll
     assert gc.isenabled()
 
 
-async def test_an_acknowledgement_while_held_work_is_released_holds_the_rest_until_the_next_pause() -> None:
+@pytest.mark.parametrize("on_the_next_turn", [True, False], ids=["between two pieces", "inside a piece"])
+async def test_an_acknowledgement_while_held_work_is_released_holds_the_rest_until_the_next_pause(
+    on_the_next_turn: bool,
+) -> None:
     loop = asyncio.get_running_loop()
     gate = AcknowledgementGate(quiet_seconds=0.05)
     ran_at: dict[str, float] = {}
@@ -81,31 +86,15 @@ async def test_an_acknowledgement_while_held_work_is_released_holds_the_rest_unt
 
         return work
 
-    gate.acknowledged(lambda: None)
-    gate.acknowledged(piece("a", lambda: gate.acknowledged(piece("late", finished.set))))
-    gate.acknowledged(piece("b"))
-    await asyncio.wait_for(finished.wait(), RUN_WITHIN)
-    assert sorted(ran_at, key=ran_at.__getitem__) == ["a", "b", "late"]
-    assert ran_at["b"] >= ran_at["a"] + 0.05 - 1e-6, "the rest was released while acknowledgements came again"
-
-
-async def test_an_acknowledgement_between_two_released_pieces_holds_the_rest_until_the_next_pause() -> None:
-    loop = asyncio.get_running_loop()
-    gate = AcknowledgementGate(quiet_seconds=0.05)
-    ran_at: dict[str, float] = {}
-    finished = asyncio.Event()
-
-    def piece(name: str, then: Callable[[], object] | None = None) -> Callable[[], None]:
-        def work() -> None:
-            ran_at[name] = loop.time()
-            if then is not None:
-                then()
-
-        return work
+    def acknowledge_late() -> None:
+        late = piece("late", finished.set)
+        if on_the_next_turn:  # as a gateway event is read
+            loop.call_soon(gate.acknowledged, late)
+        else:
+            gate.acknowledged(late)
 
     gate.acknowledged(lambda: None)
-    # The next interaction is read on the loop's next turn, as a gateway event is, not inside the piece.
-    gate.acknowledged(piece("a", lambda: loop.call_soon(gate.acknowledged, piece("late", finished.set))))
+    gate.acknowledged(piece("a", acknowledge_late))
     gate.acknowledged(piece("b"))
     await asyncio.wait_for(finished.wait(), RUN_WITHIN)
     assert sorted(ran_at, key=ran_at.__getitem__) == ["a", "b", "late"]
