@@ -5,7 +5,7 @@ import sys
 
 import discord
 
-from bot.config import ConfigError, settings_from_environment
+from bot.config import ConfigError, ServiceUnreachableError, settings_from_environment
 from bot.logs import configure_logging
 from bot.runner import serve
 
@@ -23,6 +23,12 @@ def main() -> int:
     except discord.LoginFailure:
         print("Configuration error: DISCORD_TOKEN: Discord rejected this token", file=sys.stderr)
         return 2
+    except ConfigError as exc:  # found at start-up: a retired model, a refused key
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    except ServiceUnreachableError as exc:
+        print(f"Start-up error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -15,9 +15,11 @@ from bot.generation import ImageJobRunner
 from bot.health import HEARTBEAT_INTERVAL_SECONDS, write_heartbeat
 from bot.modlog import ModLog
 from bot.replies import explain
+from bot.services.image_settings import ImageSettingsService
 from bot.services.jobs import JobTracker
 from bot.services.moderation_policy import ModerationService
 from bot.services.quota import QuotaService
+from bot.services.retirement import RetirementWatch
 from bot.texts import use_locale
 from bot.translator import CatalogueTranslator
 from storage.results import ResultsRepository
@@ -26,6 +28,8 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS = (
     "cogs.appeals",
+    "cogs.image_settings",
+    "cogs.retirement",
     "cogs.results",
     "cogs.imagine",
     "cogs.quota",
@@ -45,6 +49,8 @@ class Services:
     modlog: ModLog
     jobs: JobTracker
     results: ResultsRepository
+    images: ImageSettingsService
+    retirement: RetirementWatch
     progress_interval: float
     early_acks: EarlyAcknowledger
 

@@ -9,10 +9,11 @@ from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
+from bot.services.catalogue import DEFAULT_MODEL
+
 DISCORD_API_DEFAULT = "https://discord.com/api/v10"
 DATABASE_URL_DEFAULT = "sqlite:///data/bot.db"
-# The cheapest current GPT image model: community servers generate a lot, and admins can opt into a bigger one.
-IMAGE_MODEL_DEFAULT = "gpt-image-1-mini"
+PROVIDER_MODERATION_LEVELS = ("auto", "low")
 
 T = TypeVar("T")
 
@@ -22,6 +23,15 @@ class ConfigError(ValueError):
 
     def __init__(self, key: str, problem: str) -> None:
         super().__init__(f"{key}: {problem}")
+        self.key = key
+
+
+class ServiceUnreachableError(RuntimeError):
+    """A service the bot needs at start-up could not be reached; the message names it and the key that points at
+    it."""
+
+    def __init__(self, service: str, key: str, reason: str) -> None:
+        super().__init__(f"could not reach {service} ({key}): {reason}")
         self.key = key
 
 
@@ -52,7 +62,9 @@ class Settings:
     openai_base_url: str | None = None
     discord_api_base_url: str = DISCORD_API_DEFAULT
     database_path: Path = Path("data/bot.db")
-    image_model: str = IMAGE_MODEL_DEFAULT
+    image_models: tuple[str, ...] = (DEFAULT_MODEL,)
+    image_models_key: str = "IMAGE_MODEL"  # the key the models came from, for messages about them
+    provider_moderation: str = "auto"
     command_guild_ids: tuple[int, ...] = ()
     log_level: str = "INFO"
     image_concurrency: int = 4
@@ -65,6 +77,32 @@ class Settings:
     store_prompts: bool = False
     moderation_fail_closed: bool = True
     moderation_timeout: float = 10.0
+
+
+def _image_models(env: Mapping[str, str]) -> tuple[tuple[str, ...], str]:
+    """The offered models (the default first) and the key they came from."""
+    single = env.get("IMAGE_MODEL", "").strip()
+    raw = env.get("IMAGE_MODELS", "").strip()
+    if not raw:
+        if any(ch.isspace() or ch == "," for ch in single):
+            raise ConfigError("IMAGE_MODEL", "must be one model name; list several in IMAGE_MODELS")
+        return (single or DEFAULT_MODEL,), "IMAGE_MODEL"
+    models = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+    if not models or any(any(ch.isspace() for ch in model) for model in models):
+        raise ConfigError("IMAGE_MODELS", "must be comma-separated model names, the default first")
+    if single and single != models[0]:
+        raise ConfigError("IMAGE_MODEL", f"conflicts with IMAGE_MODELS, whose first model ({models[0]}) is the default")
+    return models, "IMAGE_MODELS"
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[str, str], str]:
+    def check(key: str, raw: str) -> str:
+        value = raw.strip().casefold()
+        if value not in options:
+            raise ConfigError(key, f"must be one of {', '.join(options)}")
+        return value
+
+    return check
 
 
 def _required_secret(env: Mapping[str, str], key: str) -> Secret:
@@ -148,13 +186,16 @@ def _optional(env: Mapping[str, str], key: str, parse: Callable[[str, str], T], 
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build settings from an environment mapping, raising :class:`ConfigError` on the first bad key."""
     base_url = env.get("OPENAI_BASE_URL", "").strip()
+    image_models, image_models_key = _image_models(env)
     return Settings(
         discord_token=_required_secret(env, "DISCORD_TOKEN"),
         openai_api_key=_required_secret(env, "OPENAI_API_KEY"),
         openai_base_url=_http_url("OPENAI_BASE_URL", base_url) if base_url else None,
         discord_api_base_url=_optional(env, "DISCORD_API_BASE_URL", _http_url, DISCORD_API_DEFAULT),
         database_path=_database_path("DATABASE_URL", env.get("DATABASE_URL", "").strip() or DATABASE_URL_DEFAULT),
-        image_model=env.get("IMAGE_MODEL", "").strip() or IMAGE_MODEL_DEFAULT,
+        image_models=image_models,
+        image_models_key=image_models_key,
+        provider_moderation=_optional(env, "PROVIDER_MODERATION", _choice(PROVIDER_MODERATION_LEVELS), "auto"),
         command_guild_ids=_optional(env, "COMMAND_GUILD_IDS", _guild_ids, ()),
         log_level=_optional(env, "LOG_LEVEL", _log_level, "INFO"),
         image_concurrency=_optional(env, "IMAGE_CONCURRENCY", _bounded(int, 1, 64), 4),

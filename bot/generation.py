@@ -3,13 +3,13 @@
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Protocol
 
 import discord
 
 from bot.modlog import ModLog, refusal_embed, spoiler_file
-from bot.services.capabilities import ImageOptions
+from bot.services.catalogue import ImageOptions, ImageRequest
 from bot.services.encoding import PreparedImage, prepare_for_upload
 from bot.services.errors import BotError, BusyError, PolicyRefusalError, PromptRefusedError
 from bot.services.identity import safety_identifier
@@ -40,15 +40,16 @@ class Job:
     member: MemberRef
     channel_id: int
     prompt: str
-    options: ImageOptions
+    request: ImageRequest  # what the member chose, kept with a refusal or result
+    options: ImageOptions  # the request resolved on its model, as sent
     age_restricted: bool
     upload_limit: int
     deadline_seconds: float
     approved_by: int | None = None  # a moderator who approved this job on appeal
 
     def options_record(self) -> dict[str, object]:
-        """The options as kept with a refusal, so an approved appeal can run the same job."""
-        return asdict(self.options)
+        """The member's choices as kept with a refusal, so an approved appeal can ask again."""
+        return self.request.record()
 
 
 # Whether a partial preview may be shown; called only when it is about to be.
@@ -146,7 +147,7 @@ class ImageJobRunner:
             job.member,
             channel_id=job.channel_id,
             images=job.options.count,
-            model=self.generator.capabilities.name,
+            model=job.options.model,
             size=job.options.size,
             prompt=job.prompt,
         )

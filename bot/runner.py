@@ -7,20 +7,22 @@ import signal
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack, suppress
 
+import aiohttp
 import discord
 import httpx2
 import openai
 
 from bot.client import ImagineBot, Services
 from bot.command_sync import sync_commands_if_changed
-from bot.config import Settings
+from bot.config import ServiceUnreachableError, Settings
 from bot.early_acks import USER_AGENT, EarlyAcknowledger
 from bot.generation import ImageJobRunner
 from bot.health import heartbeat_path
 from bot.modlog import ModLog
 from bot.services.acknowledgements import AcknowledgementGate
-from bot.services.capabilities import capabilities_for
+from bot.services.catalogue import ModelCatalogue
 from bot.services.downloads import ImageDownloader
+from bot.services.image_settings import ImageSettingsService
 from bot.services.images import ImageGenerator, RetryPolicy
 from bot.services.jobs import JobTracker
 from bot.services.keepalive import KeepAlivePool
@@ -29,7 +31,10 @@ from bot.services.moderation_policy import ModerationService
 from bot.services.openai_http import openai_endpoint
 from bot.services.queue import FairQueue
 from bot.services.quota import QuotaDefaults, QuotaService
+from bot.services.retirement import RetirementWatch, reason
 from storage.database import open_database
+from storage.image_settings import ImageSettingsRepository
+from storage.model_notices import ModelNoticesRepository
 from storage.moderation import ModerationRepository
 from storage.quota_limits import QuotaLimitsRepository
 from storage.results import ResultsRepository
@@ -39,6 +44,8 @@ from storage.usage import UsageRepository
 log = logging.getLogger(__name__)
 
 DOWNLOAD_TIMEOUT_SECONDS = 30.0
+# aiohttp's own limit is 5 minutes: far too long to find out that a firewall drops everything.
+DISCORD_LOGIN_TIMEOUT_SECONDS = 30.0
 # Docker waits 10 s between SIGTERM and SIGKILL; finish or cut running jobs well inside that.
 SHUTDOWN_GRACE_SECONDS = 6.0
 RESERVATION_SWEEP_SECONDS = 60.0
@@ -84,14 +91,20 @@ async def serve(
                 max_retries=0,
             )
         )
+        retirement = RetirementWatch(
+            client, settings.image_models, ModelNoticesRepository(database), key=settings.image_models_key
+        )
+        await retirement.check_at_start()
         endpoint = await stack.enter_async_context(openai_endpoint(client))
+        catalogue = ModelCatalogue(settings.image_models)
         generator = ImageGenerator(
             client,
             endpoint,
-            capabilities_for(settings.image_model),
+            catalogue,
             ImageDownloader(http, timeout=DOWNLOAD_TIMEOUT_SECONDS),
             retry=RetryPolicy(max_retries=settings.openai_max_retries),
             answer_within=settings.openai_timeout,
+            provider_moderation=settings.provider_moderation,
         )
         quota = QuotaService(
             UsageRepository(database),
@@ -128,19 +141,34 @@ async def serve(
             modlog=modlog,
             jobs=jobs,
             results=ResultsRepository(database),
+            images=ImageSettingsService(catalogue, ImageSettingsRepository(database)),
+            retirement=retirement,
             progress_interval=settings.progress_edit_interval,
             early_acks=early_acks,
         )
         bot = await stack.enter_async_context(
             ImagineBot(services, heartbeat_file=heartbeat_path(settings.database_path))
         )
-        await bot.login(settings.discord_token.reveal())
+        await _log_in(bot, settings)
         assert bot.application_id is not None  # noqa: S101 - login() always fetches it
         await sync_commands_if_changed(
             bot.tree, state, application_id=bot.application_id, guild_ids=settings.command_guild_ids
         )
         _settle_the_heap()
         await _run_until_shutdown(bot, shutdown, lambda: _wind_down(early_acks, jobs, shutdown_grace))
+
+
+async def _log_in(bot: ImagineBot, settings: Settings) -> None:
+    """Log in to Discord; an unreachable Discord is one clear error (a rejected token raises LoginFailure)."""
+    try:
+        async with asyncio.timeout(DISCORD_LOGIN_TIMEOUT_SECONDS):
+            await bot.login(settings.discord_token.reveal())
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        where = f"Discord at {settings.discord_api_base_url}"
+        raise ServiceUnreachableError(where, "DISCORD_API_BASE_URL", reason(exc)) from None
+    except discord.DiscordServerError as exc:
+        where = f"Discord at {settings.discord_api_base_url}"
+        raise ServiceUnreachableError(where, "DISCORD_API_BASE_URL", f"it answered {exc.status}") from None
 
 
 def _settle_the_heap() -> None:

@@ -6,6 +6,11 @@ from discord import app_commands
 from bot.locales import zh_cn
 
 
+def verbatim(name: str) -> app_commands.locale_str:
+    """A string shown as it is in every language (a model's name, say)."""
+    return app_commands.locale_str(name, verbatim=True)
+
+
 class CatalogueTranslator(app_commands.Translator):
     """Simplified Chinese from ``bot.locales.zh_cn.COMMANDS``; every other locale sees the English originals."""
 
@@ -13,6 +18,6 @@ class CatalogueTranslator(app_commands.Translator):
         self, string: app_commands.locale_str, locale: discord.Locale, context: app_commands.TranslationContextTypes
     ) -> str | None:
         """The translation of ``string`` for ``locale``, or ``None`` to keep the original."""
-        if locale is discord.Locale.chinese:
+        if locale is discord.Locale.chinese and not string.extras.get("verbatim"):
             return zh_cn.COMMANDS.get(string.message)
         return None

@@ -14,7 +14,7 @@ from bot.embeds import result_embeds, result_files
 from bot.generation import Delivery, Job, seconds_left
 from bot.modlog import refusal_embed
 from bot.replies import explain
-from bot.services.capabilities import ImageOptions
+from bot.services.catalogue import ImageRequest
 from bot.services.errors import AppealError, BotError, DeliveryFailedError, PromptRefusedError
 from bot.services.quota import MemberRef
 from bot.texts import error_text, text, use_locale
@@ -149,12 +149,14 @@ class AppealDecisionButton(
         if guild is None or not isinstance(channel, discord.abc.Messageable):
             return text("appeal.approved_failed_dm", guild=guild.name if guild else "", reason="the channel is gone")
         services = services_of(interaction)
+        request = ImageRequest.from_record(refusal.options)
         job = Job(
             guild=guild,
             member=await _member_ref(guild, refusal.user_id),
             channel_id=refusal.channel_id,
             prompt=refusal.prompt,
-            options=ImageOptions(**refusal.options),
+            request=request,
+            options=await services.images.plan(guild.id, refusal.prompt, request),
             age_restricted=bool(getattr(channel, "is_nsfw", lambda: False)()),
             upload_limit=guild.filesize_limit,
             deadline_seconds=seconds_left(interaction),

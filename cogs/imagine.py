@@ -1,77 +1,131 @@
-"""``/imagine``: validate the options, then hand over to the public job path (moderation, quota, queue, result)."""
+"""``/imagine``: built from the catalogue at start-up, so it offers what the configured models take; validates the
+options, then hands over to the public job path (moderation, quota, queue, result)."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.app_commands import Choice
-from discord.ext import commands
 
-from bot.services.capabilities import ImageOptions, ModelCapabilities, Shape
+from bot.services.catalogue import Aspect, Background, ImageRequest, ModelCatalogue
 from bot.services.errors import BotError
 from bot.services.normalize import clean_prompt
+from bot.translator import verbatim
 from cogs.results import run_public_job
 
 if TYPE_CHECKING:
     from bot.client import ImagineBot
 
+ASPECT_NAMES = {
+    Aspect.SQUARE: "Square (1:1)",
+    Aspect.LANDSCAPE: "Landscape (3:2)",
+    Aspect.PORTRAIT: "Portrait (2:3)",
+    Aspect.WIDE: "Wide (16:9)",
+    Aspect.TALL: "Tall (9:16)",
+}
+QUALITY_NAMES = {
+    "low": "Low (fastest)",
+    "medium": "Medium",
+    "high": "High",
+    "xhigh": "Extra high",
+    "max": "Maximum (slowest)",
+}
+BACKGROUND_NAMES = {Background.AUTO: "Auto", Background.TRANSPARENT: "Transparent", Background.OPAQUE: "Opaque"}
+DESCRIPTIONS = {
+    "prompt": "What should the picture show?",
+    "aspect": "The picture's shape",
+    "quality": "Higher quality takes longer",
+    "count": "How many pictures to make (1-4)",
+    "background": "Transparent needs a model that makes it",
+    "model": "Which image model makes it",
+}
+Prompt = app_commands.Range[str, 1, 4000]
+Count = app_commands.Range[int, 1, 4]
 
-class ImagineCog(commands.Cog):
-    """The ``/imagine`` command."""
 
-    def __init__(self, capabilities: ModelCapabilities) -> None:
-        self._capabilities = capabilities
+def request_from(
+    catalogue: ModelCatalogue,
+    prompt: str,
+    *,
+    aspect: str = Aspect.SQUARE.value,
+    quality: str | None = None,
+    count: int = 1,
+    background: str = Background.AUTO.value,
+    model: str = "",
+) -> tuple[str, ImageRequest]:
+    """The cleaned prompt and the member's request, checked against its model (not yet the server's format)."""
+    prompt = clean_prompt(prompt)
+    request = ImageRequest(Aspect(aspect), quality, count, Background(background), model or None)
+    catalogue.resolve(prompt, request)
+    return prompt, request
 
-    @app_commands.command(name="imagine", description="Turn a text prompt into a picture")
-    @app_commands.describe(
-        prompt="What should the picture show?",
-        size="The picture's shape",
-        quality="Higher quality takes longer",
-        count="How many pictures to make (1-4)",
-    )
-    @app_commands.choices(
-        size=[
-            Choice(name="Square", value=Shape.SQUARE.value),
-            Choice(name="Landscape", value=Shape.LANDSCAPE.value),
-            Choice(name="Portrait", value=Shape.PORTRAIT.value),
-        ],
-        quality=[
-            Choice(name="Low (fastest)", value="low"),
-            Choice(name="Medium", value="medium"),
-            Choice(name="High", value="high"),
-        ],
-    )
-    @app_commands.guild_only()
+
+def imagine_command(catalogue: ModelCatalogue) -> app_commands.Command[Any, ..., None]:
+    """The ``/imagine`` command for these models: a ``model`` option only where there is a choice."""
+
     async def imagine(
-        self,
         interaction: discord.Interaction,
-        prompt: app_commands.Range[str, 1, 4000],
-        size: str = Shape.SQUARE.value,
+        *,
+        prompt: Prompt,
+        aspect: str = Aspect.SQUARE.value,
         quality: str | None = None,
-        count: app_commands.Range[int, 1, 4] = 1,
+        count: Count = 1,
+        background: str = Background.AUTO.value,
+        model: str = "",
     ) -> None:
-        """Generate ``count`` pictures of ``prompt``; a bad option combination is answered privately at once."""
-        prompt, options = self._resolve(prompt, size, quality, count)
-        await run_public_job(interaction, prompt, options)
+        prompt, request = request_from(
+            catalogue, prompt, aspect=aspect, quality=quality, count=count, background=background, model=model
+        )
+        await run_public_job(interaction, prompt, request)
 
-    def makes_public_job(self, options: Mapping[str, Any]) -> bool:
-        """Whether raw /imagine options (from the gateway) pass the checks the command makes before its public job,
-        so it can be acknowledged publicly at once; otherwise it is answered as usual, privately."""
+    async def imagine_on_default(
+        interaction: discord.Interaction,
+        *,
+        prompt: Prompt,
+        aspect: str = Aspect.SQUARE.value,
+        quality: str | None = None,
+        count: Count = 1,
+        background: str = Background.AUTO.value,
+    ) -> None:
+        await imagine(interaction, prompt=prompt, aspect=aspect, quality=quality, count=count, background=background)
+
+    choices: dict[str, list[Choice[str]]] = {
+        "aspect": [Choice(name=ASPECT_NAMES[a], value=a.value) for a in catalogue.aspects()],
+        "quality": [Choice(name=QUALITY_NAMES[q], value=q) for q in catalogue.qualities() or QUALITY_NAMES],
+        "background": [Choice(name=BACKGROUND_NAMES[b], value=b.value) for b in Background],
+    }
+    callback = imagine_on_default
+    if len(catalogue.names) > 1:
+        choices["model"] = [Choice(name=verbatim(name), value=name) for name in catalogue.names]
+        callback = imagine
+    descriptions = {name: DESCRIPTIONS[name] for name in choices.keys() | {"prompt", "count"}}
+    callback = app_commands.describe(**descriptions)(app_commands.choices(**choices)(callback))
+    command = app_commands.command(name="imagine", description="Turn a text prompt into a picture")(callback)
+    return app_commands.guild_only()(command)
+
+
+def makes_public_job(catalogue: ModelCatalogue) -> Callable[[Mapping[str, Any]], bool]:
+    """A check of raw /imagine options (from the gateway): whether they pass the command's own checks, so it can be
+    acknowledged publicly at once; otherwise it is answered as usual, privately."""
+
+    def check(options: Mapping[str, Any]) -> bool:
         try:
-            size, count = options.get("size", Shape.SQUARE.value), options.get("count", 1)
-            self._resolve(options["prompt"], size, options.get("quality"), count)
+            request_from(catalogue, **options)
         except (LookupError, TypeError, ValueError, BotError):
             return False
         return True
 
-    def _resolve(self, prompt: str, size: str, quality: str | None, count: int) -> tuple[str, ImageOptions]:
-        prompt = clean_prompt(prompt)
-        return prompt, self._capabilities.resolve(prompt, Shape(size), quality, count)
+    return check
 
 
 async def setup(bot: "ImagineBot") -> None:
-    """Extension entry point: wires the cog to the bot's services."""
-    cog = ImagineCog(bot.services.runner.generator.capabilities)
-    await bot.add_cog(cog)
-    bot.services.early_acks.acknowledge_publicly("imagine", cog.makes_public_job)
+    """Extension entry point: the command for the configured models."""
+    catalogue = bot.services.images.catalogue
+    bot.tree.add_command(imagine_command(catalogue))
+    bot.services.early_acks.acknowledge_publicly("imagine", makes_public_job(catalogue))
+
+
+async def teardown(bot: "ImagineBot") -> None:
+    """Extension exit point."""
+    bot.tree.remove_command("imagine")

@@ -8,8 +8,10 @@ from discord.ext import commands
 
 from bot.embeds import RESULT_COLOUR, safe_excerpt
 from bot.members import member_ref
+from bot.notices import retirement_lines
 from bot.services.moderation_policy import ModerationService
 from bot.services.quota import QuotaService
+from bot.services.retirement import RetirementWatch
 from bot.texts import text
 from cogs.quota import usage_line
 from storage.results import ResultsRepository
@@ -23,10 +25,17 @@ HISTORY_SIZE = 10
 class InfoCog(commands.Cog):
     """Private answers about the member's own pictures and the bot."""
 
-    def __init__(self, results: ResultsRepository, quota: QuotaService, moderation: ModerationService) -> None:
+    def __init__(
+        self,
+        results: ResultsRepository,
+        quota: QuotaService,
+        moderation: ModerationService,
+        retirement: RetirementWatch,
+    ) -> None:
         self._results = results
         self._quota = quota
         self._moderation = moderation
+        self._retirement = retirement
 
     @app_commands.command(name="history", description="Your latest pictures in this server")
     @app_commands.guild_only()
@@ -75,10 +84,12 @@ class InfoCog(commands.Cog):
             text("help.rule_strikes", limit=settings.strike_limit, hours=settings.strike_window_hours),
         ]
         embed.add_field(name=text("help.rules"), value="\n".join(rules), inline=False)
+        if interaction.permissions.manage_guild and (lines := retirement_lines(self._retirement)):
+            embed.add_field(name=text("help.retirements"), value="\n".join(lines), inline=False)
         await interaction.followup.send(embed=embed, ephemeral=True)
 
 
 async def setup(bot: "ImagineBot") -> None:
     """Extension entry point."""
     services = bot.services
-    await bot.add_cog(InfoCog(services.results, services.quota, services.moderation))
+    await bot.add_cog(InfoCog(services.results, services.quota, services.moderation, services.retirement))

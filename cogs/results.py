@@ -10,7 +10,6 @@ import io
 import logging
 import time
 from collections.abc import Awaitable
-from dataclasses import asdict
 from http import HTTPStatus
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -24,7 +23,7 @@ from bot.generation import Delivery, Job, seconds_left
 from bot.members import guild_of, member_ref
 from bot.progress import InteractionProgress
 from bot.replies import explain, reply_privately
-from bot.services.capabilities import ImageOptions
+from bot.services.catalogue import ImageOptions, ImageRequest
 from bot.services.errors import ImageTooLargeError, NotYoursError, PromptRefusedError, ResultGoneError
 from bot.services.normalize import clean_prompt
 from bot.texts import error_text, text, use_locale
@@ -40,7 +39,7 @@ BUTTON_LOOKS = MappingProxyType(
 )
 
 
-def interaction_job(interaction: discord.Interaction, prompt: str, options: ImageOptions) -> Job:
+def interaction_job(interaction: discord.Interaction, prompt: str, request: ImageRequest, options: ImageOptions) -> Job:
     """A job for this interaction's member and channel, due before its token expires."""
     guild = guild_of(interaction)
     return Job(
@@ -48,6 +47,7 @@ def interaction_job(interaction: discord.Interaction, prompt: str, options: Imag
         member=member_ref(interaction),
         channel_id=interaction.channel_id or 0,
         prompt=prompt,
+        request=request,
         options=options,
         age_restricted=bool(getattr(interaction.channel, "is_nsfw", lambda: False)()),
         upload_limit=min(interaction.filesize_limit, guild.filesize_limit),
@@ -66,10 +66,11 @@ def result_view(job_id: int, pictures: int) -> discord.ui.View:
     return view
 
 
-async def run_public_job(interaction: discord.Interaction, prompt: str, options: ImageOptions) -> None:
+async def run_public_job(interaction: discord.Interaction, prompt: str, request: ImageRequest) -> None:
     """Acknowledge publicly, run the job with live progress, and turn the placeholder into the result.
 
-    The prompt is checked while Discord answers the acknowledgement; nothing is reserved before it has.
+    The request is resolved with the server's settings and the prompt checked while Discord answers the
+    acknowledgement; nothing is reserved before it has.
     The result's record is queued before the edit that shows it is sent (the placeholder's message id comes with
     the acknowledgement), and commits while the edit is on its way: any button press reads it after it.
     """
@@ -85,7 +86,7 @@ async def run_public_job(interaction: discord.Interaction, prompt: str, options:
         )
         recorded = None
         if message_id is not None:  # queued before the edit goes out: a button press can only come after it
-            recorded = _remember(services, interaction, (delivery.job_id, message_id), prompt, options)
+            recorded = _remember(services, interaction, (delivery.job_id, message_id), prompt, request)
         try:
             message = await interaction.edit_original_response(
                 embeds=embeds, attachments=files, view=result_view(delivery.job_id, len(files))
@@ -100,11 +101,12 @@ async def run_public_job(interaction: discord.Interaction, prompt: str, options:
             if recorded is not None:
                 await recorded
         if message_id is None:
-            await _remember(services, interaction, (delivery.job_id, message.id), prompt, options)
+            await _remember(services, interaction, (delivery.job_id, message.id), prompt, request)
 
     try:
+        options = await services.images.plan(interaction.guild_id or 0, prompt, request)
         await services.runner.run(
-            interaction_job(interaction, prompt, options),
+            interaction_job(interaction, prompt, request, options),
             post,
             jobs=services.jobs,
             progress=InteractionProgress(
@@ -127,7 +129,7 @@ async def _settled(placeholder: "asyncio.Future[int | None]") -> None:
 
 
 def _remember(
-    services: Services, interaction: discord.Interaction, posted: tuple[int, int], prompt: str, options: ImageOptions
+    services: Services, interaction: discord.Interaction, posted: tuple[int, int], prompt: str, request: ImageRequest
 ) -> Awaitable[None]:
     """Queue the result's record now; the returned awaitable waits for its commit and logs a failure."""
     job_id, message_id = posted
@@ -139,7 +141,7 @@ def _remember(
             message_id=message_id,
             user_id=interaction.user.id,
             prompt=prompt,
-            options=asdict(options),
+            options=request.record(),
             now=int(time.time()),
         )
     except Exception as exc:  # refused outright (the database is closing): logged like a failed commit
@@ -197,9 +199,10 @@ class ResultButton(
             if self.action == "delete":
                 await self._delete(interaction, result)
             elif self.action == "edit":
-                await interaction.response.send_modal(EditPromptModal(result.prompt, ImageOptions(**result.options)))
+                request = ImageRequest.from_record(result.options)
+                await interaction.response.send_modal(EditPromptModal(result.prompt, request))
             else:
-                await run_public_job(interaction, result.prompt, ImageOptions(**result.options))
+                await run_public_job(interaction, result.prompt, ImageRequest.from_record(result.options))
         except Exception as exc:
             await explain(interaction, exc)
 
@@ -258,9 +261,9 @@ class PickButton(
 class EditPromptModal(discord.ui.Modal):
     """The prompt, prefilled, to change before a new job with the same options."""
 
-    def __init__(self, prompt: str, options: ImageOptions) -> None:
+    def __init__(self, prompt: str, request: ImageRequest) -> None:
         super().__init__(title=text("result.edit_title"))
-        self._options = options
+        self._request = request
         self.prompt: discord.ui.TextInput[EditPromptModal] = discord.ui.TextInput(
             label=text("result.edit_label"), style=discord.TextStyle.paragraph, default=prompt, max_length=4000
         )
@@ -270,8 +273,8 @@ class EditPromptModal(discord.ui.Modal):
         """Run the edited prompt as a new job."""
         use_locale(interaction)
         prompt = clean_prompt(self.prompt.value)
-        services_of(interaction).runner.generator.capabilities.check_prompt(prompt)
-        await run_public_job(interaction, prompt, self._options)
+        services_of(interaction).images.catalogue.resolve(prompt, self._request)
+        await run_public_job(interaction, prompt, self._request)
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
         """Explain, privately, like everywhere else."""

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import DISCORD_API_DEFAULT, IMAGE_MODEL_DEFAULT, ConfigError, load_settings
+from bot.config import DISCORD_API_DEFAULT, ConfigError, load_settings
+from bot.services.catalogue import DEFAULT_MODEL
 
 REQUIRED = {"DISCORD_TOKEN": "discord-secret-token", "OPENAI_API_KEY": "sk-secret-key"}
 
@@ -16,7 +17,8 @@ def test_defaults_apply_when_only_required_keys_are_set() -> None:
     assert settings.openai_base_url is None
     assert settings.discord_api_base_url == DISCORD_API_DEFAULT
     assert settings.database_path == Path("data/bot.db")
-    assert settings.image_model == IMAGE_MODEL_DEFAULT
+    assert (settings.image_models, settings.image_models_key) == ((DEFAULT_MODEL,), "IMAGE_MODEL")
+    assert settings.provider_moderation == "auto"
     assert settings.command_guild_ids == ()
     assert settings.log_level == "INFO"
     assert settings.image_concurrency == 4
@@ -31,7 +33,9 @@ def test_every_key_is_parsed() -> None:
             "OPENAI_BASE_URL": "http://127.0.0.1:9999/v1/",
             "DISCORD_API_BASE_URL": "http://proxy.internal:8080/api/v10",
             "DATABASE_URL": "sqlite:////var/lib/bot/bot.db",
-            "IMAGE_MODEL": "gpt-image-2",
+            "IMAGE_MODELS": "gpt-image-2.6-flare, gpt-image-2,,gpt-image-2.6-flare",
+            "IMAGE_MODEL": "gpt-image-2.6-flare",
+            "PROVIDER_MODERATION": "LOW",
             "COMMAND_GUILD_IDS": " 123456789012345678, ,223456789012345678,123456789012345678",
             "LOG_LEVEL": "debug",
             "IMAGE_CONCURRENCY": "8",
@@ -45,7 +49,11 @@ def test_every_key_is_parsed() -> None:
     assert settings.openai_base_url == "http://127.0.0.1:9999/v1"
     assert settings.discord_api_base_url == "http://proxy.internal:8080/api/v10"
     assert settings.database_path == Path("/var/lib/bot/bot.db")
-    assert settings.image_model == "gpt-image-2"
+    assert (settings.image_models, settings.image_models_key) == (
+        ("gpt-image-2.6-flare", "gpt-image-2"),
+        "IMAGE_MODELS",
+    )
+    assert settings.provider_moderation == "low"
     assert settings.command_guild_ids == (123456789012345678, 223456789012345678)
     assert settings.log_level == "DEBUG"
     assert (settings.image_concurrency, settings.openai_timeout, settings.openai_max_retries) == (8, 30.5, 0)
@@ -73,6 +81,11 @@ def test_every_key_is_parsed() -> None:
         ({"STORE_PROMPTS": "maybe"}, "STORE_PROMPTS"),
         ({"MODERATION_FAIL_CLOSED": "sometimes"}, "MODERATION_FAIL_CLOSED"),
         ({"MODERATION_TIMEOUT": "0"}, "MODERATION_TIMEOUT"),
+        ({"IMAGE_MODEL": "gpt-image-2, gpt-image-2.5-flare"}, "IMAGE_MODEL"),
+        ({"IMAGE_MODELS": " , "}, "IMAGE_MODELS"),
+        ({"IMAGE_MODELS": "gpt-image-2, gpt image 2"}, "IMAGE_MODELS"),
+        ({"IMAGE_MODELS": "gpt-image-2", "IMAGE_MODEL": "gpt-image-2.5-flare"}, "IMAGE_MODEL"),
+        ({"PROVIDER_MODERATION": "off"}, "PROVIDER_MODERATION"),
     ],
 )
 def test_bad_values_name_their_key(overrides: dict[str, str], key: str) -> None:

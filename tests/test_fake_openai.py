@@ -41,7 +41,12 @@ async def client(fake: FakeOpenAI) -> AsyncIterator[openai.AsyncOpenAI]:
 
 async def test_generate_returns_n_pngs_of_the_requested_size(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
     result = await client.images.generate(
-        model="gpt-image-1", prompt=PROMPT, n=2, size="1536x1024", quality="low", safety_identifier="user-hash-1"
+        model="gpt-image-2.5-flare",
+        prompt=PROMPT,
+        n=2,
+        size="1536x1024",
+        quality="low",
+        safety_identifier="user-hash-1",
     )
 
     assert len(result.data) == 2
@@ -64,7 +69,7 @@ async def test_auto_size_means_1024_square_and_revised_prompt_is_echoed(
 ) -> None:
     fake.revised_prompt = "A tall lighthouse glowing at dusk"
 
-    result = await client.images.generate(model="gpt-image-1", prompt=PROMPT)
+    result = await client.images.generate(model="gpt-image-2.5-flare", prompt=PROMPT)
 
     [item] = result.data
     assert item.revised_prompt == "A tall lighthouse glowing at dusk"
@@ -84,7 +89,7 @@ async def test_raw_json_answer_has_exact_content_type_and_request_id(fake: FakeO
 
 async def test_stream_yields_partial_images_then_the_completed_image(client: openai.AsyncOpenAI) -> None:
     stream = await client.images.generate(
-        model="gpt-image-1", prompt=PROMPT, size="1024x1536", stream=True, partial_images=2
+        model="gpt-image-2.5-flare", prompt=PROMPT, size="1024x1536", stream=True, partial_images=2
     )
     events = [event async for event in stream]
 
@@ -100,7 +105,7 @@ async def test_stream_yields_partial_images_then_the_completed_image(client: ope
 
 
 async def test_stream_wire_format_is_event_and_data_lines_without_done(fake: FakeOpenAI) -> None:
-    body = {"model": "gpt-image-1", "prompt": PROMPT, "stream": True, "partial_images": 1}
+    body = {"model": "gpt-image-2.5-flare", "prompt": PROMPT, "stream": True, "partial_images": 1}
     async with httpx2.AsyncClient() as http:
         response = await http.post(f"{fake.base_url}/images/generations", json=body)
 
@@ -120,6 +125,7 @@ async def test_stream_wire_format_is_event_and_data_lines_without_done(fake: Fak
 
 async def test_respond_with_url_serves_the_png(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
     fake.respond_with_url = True
+    fake.serves_models = False  # a proxy, still serving a retired model under its own name
 
     result = await client.images.generate(model="dall-e-3", prompt=PROMPT, size="1024x1792")
 
@@ -143,7 +149,7 @@ async def test_image_factory_can_be_replaced(fake: FakeOpenAI, client: openai.As
 
     fake.image_factory = factory
 
-    result = await client.images.generate(model="gpt-image-1", prompt=PROMPT, size="1024x1024")
+    result = await client.images.generate(model="gpt-image-2.5-flare", prompt=PROMPT, size="1024x1024")
 
     assert requested == ["1024x1024"]
     assert result.data is not None
@@ -206,7 +212,7 @@ async def test_failures_map_to_sdk_errors(
     fake.fail_next(failure)
 
     with pytest.raises(error_class) as caught:
-        await client.images.generate(model="gpt-image-1", prompt=PROMPT)
+        await client.images.generate(model="gpt-image-2.5-flare", prompt=PROMPT)
 
     error = caught.value
     assert (error.code, error.type) == expected
@@ -234,7 +240,7 @@ async def test_sdk_retries_scripted_failures_then_succeeds(fake: FakeOpenAI, cli
     fake.fail_next(Failure.rate_limited(), times=2)
     started = time.perf_counter()
 
-    result = await client.with_options(max_retries=2).images.generate(model="gpt-image-1", prompt=PROMPT)
+    result = await client.with_options(max_retries=2).images.generate(model="gpt-image-2.5-flare", prompt=PROMPT)
 
     # retry-after-ms: 1 makes the SDK wait 1 ms instead of its 0.5 s / 1 s exponential backoff.
     assert time.perf_counter() - started < 0.5
@@ -248,10 +254,10 @@ async def test_failures_are_consumed_in_order(fake: FakeOpenAI, client: openai.A
     fake.fail_next(Failure.moderation_blocked())
 
     with pytest.raises(openai.AuthenticationError):
-        await client.images.generate(model="gpt-image-1", prompt=PROMPT)
+        await client.images.generate(model="gpt-image-2.5-flare", prompt=PROMPT)
     with pytest.raises(openai.BadRequestError):
-        await client.images.generate(model="gpt-image-1", prompt=PROMPT)
-    result = await client.images.generate(model="gpt-image-1", prompt=PROMPT)
+        await client.images.generate(model="gpt-image-2.5-flare", prompt=PROMPT)
+    result = await client.images.generate(model="gpt-image-2.5-flare", prompt=PROMPT)
 
     assert result.data is not None
     assert len(fake.image_requests) == 3
@@ -261,7 +267,7 @@ async def test_hang_times_the_client_out(fake: FakeOpenAI, client: openai.AsyncO
     fake.fail_next(Failure.hang())
 
     with pytest.raises(openai.APITimeoutError):
-        await client.with_options(timeout=0.2).images.generate(model="gpt-image-1", prompt=PROMPT)
+        await client.with_options(timeout=0.2).images.generate(model="gpt-image-2.5-flare", prompt=PROMPT)
 
     assert len(fake.image_requests) == 1
     fake.release_hung()
@@ -269,7 +275,7 @@ async def test_hang_times_the_client_out(fake: FakeOpenAI, client: openai.AsyncO
 
 async def test_wait_for_image_requests_while_a_request_hangs(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
     fake.fail_next(Failure.hang())
-    call = asyncio.create_task(client.images.generate(model="gpt-image-1", prompt=PROMPT))
+    call = asyncio.create_task(client.images.generate(model="gpt-image-2.5-flare", prompt=PROMPT))
 
     await fake.wait_for_image_requests(1)
 
@@ -282,7 +288,7 @@ async def test_wait_for_image_requests_while_a_request_hangs(fake: FakeOpenAI, c
 async def test_latency_delays_the_answer_but_not_the_arrival(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
     fake.latency = 0.1
 
-    await client.images.generate(model="gpt-image-1", prompt=PROMPT)
+    await client.images.generate(model="gpt-image-2.5-flare", prompt=PROMPT)
 
     answered = time.perf_counter()
     [recorded] = fake.image_requests
@@ -293,7 +299,7 @@ async def test_a_stream_sends_partial_images_during_the_latency_and_the_image_at
     fake: FakeOpenAI, client: openai.AsyncOpenAI
 ) -> None:
     fake.latency = 0.3
-    stream = await client.images.generate(model="gpt-image-1", prompt=PROMPT, stream=True, partial_images=2)
+    stream = await client.images.generate(model="gpt-image-2.5-flare", prompt=PROMPT, stream=True, partial_images=2)
     arrivals = [(event.type, time.perf_counter()) async for event in stream]
 
     [recorded] = fake.image_requests
@@ -306,7 +312,7 @@ async def test_a_stream_sends_partial_images_during_the_latency_and_the_image_at
 
 async def test_invalid_request_is_rejected_and_noted(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
     with pytest.raises(openai.BadRequestError):
-        await client.images.generate(model="gpt-image-1", prompt=PROMPT, n=11)
+        await client.images.generate(model="gpt-image-2.5-flare", prompt=PROMPT, n=11)
 
     [violation] = fake.contract_violations
     assert "at n: 11 is greater than the maximum of 10" in violation

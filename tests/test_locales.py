@@ -11,6 +11,7 @@ from discord import app_commands
 
 from bot.client import EXTENSIONS, ImagineBot
 from bot.locales import en, zh_cn
+from bot.services.catalogue import ModelCatalogue
 from bot.texts import CATALOGUES, language_for
 
 FIELDS = string.Formatter()
@@ -47,12 +48,15 @@ class Recorder(app_commands.Translator):
     async def translate(
         self, string: app_commands.locale_str, locale: discord.Locale, context: app_commands.TranslationContextTypes
     ) -> str | None:
-        self.seen[string.message] = context.location
+        if not string.extras.get("verbatim"):  # model names stay as they are
+            self.seen[string.message] = context.location
         return None
 
 
 async def command_strings() -> dict[str, app_commands.TranslationContextLocation]:
-    bot = ImagineBot(mock.MagicMock())
+    services = mock.MagicMock()
+    services.images.catalogue = ModelCatalogue(["gpt-image-2.5-flare", "gpt-image-2"])  # with the model option
+    bot = ImagineBot(services)
     for extension in EXTENSIONS:
         await bot.load_extension(extension)
     recorder = Recorder()

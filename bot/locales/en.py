@@ -145,7 +145,7 @@ MESSAGES: dict[str, str] = {
     "admin.exempt_done": "{role} is now exempt from quotas.",
     "admin.not_exempt_done": "{role} is no longer exempt from quotas.",
     "admin.reset_done": "{member} got back {count} image(s) for today.",
-    "admin.changes_title": "Latest quota changes",
+    "admin.changes_title": "Latest quota and picture setting changes",
     "error.unexpected": "Something went wrong on our side. It has been logged; please try again.",
     "progress.queued": "⏳ #{position} in line",
     "progress.generating": "🎨 Generating…",
@@ -159,8 +159,9 @@ MESSAGES: dict[str, str] = {
     "help.about": "Type **/imagine** and describe a picture. It appears in the channel for everyone to see.",
     "help.options": "Options",
     "help.options_text": (
-        "**prompt**: what to draw · **size**: square, landscape or portrait · **quality**: low, medium or high · "
-        "**count**: 1 to 4 pictures at once"
+        "**prompt**: what to draw · **aspect**: the picture's shape, from 1:1 to 16:9 · **quality**: low to "
+        "maximum, where the model has it · **count**: 1 to 4 pictures at once · **background**: transparent, where "
+        "the model makes it · **model**: where the bot offers several"
     ),
     "help.buttons": "Buttons on every picture",
     "help.buttons_text": (
@@ -173,6 +174,7 @@ MESSAGES: dict[str, str] = {
     "help.rule_checked": "Prompts are checked before anything is made; refusals are private and cost nothing.",
     "help.rule_output": "Pictures are checked before they are posted.",
     "help.rule_no_output": "Pictures are posted without a second check.",
+    "help.retirements": "Models shutting down (shown to admins)",
     "help.rule_strikes": "{limit} refusals within {hours} hours pause /imagine for you for a while.",
     "result.title": "Imagined",
     "result.reroll": "Reroll",
@@ -191,4 +193,17 @@ MESSAGES: dict[str, str] = {
     "result.took": "Took",
     "result.seconds": "{seconds:.1f} s",
     "result.revised_prompt": "Revised prompt",
+    "settings.title": "Picture settings",
+    "settings.models": "Models this bot offers",
+    "settings.default_model": "{model} (default)",
+    "settings.format": "This server's file format",
+    "settings.with_compression": "{format}, compression {compression}",
+    "settings.retirements": "Shutting down",
+    "settings.format_done": "Pictures in this server now come as {format}.",
+    "retirement.line": "**{model}** shuts down on {date} (in {days} days): the bot's operator must choose another model.",
+    "retirement.title": "{model} is being retired",
+    "retirement.body": (
+        "OpenAI shuts down **{model}**, the image model this bot uses, on {date} (in {days} days). After that, "
+        "/imagine fails until the bot's operator sets IMAGE_MODEL (or IMAGE_MODELS) to another model."
+    ),
 }

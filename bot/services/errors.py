@@ -80,6 +80,10 @@ class NotConfiguredError(GenerationError):
     """The key, organisation or model is not usable (401/403/404); only the admin can fix it."""
 
 
+class ModelGoneError(NotConfiguredError):
+    """The endpoint no longer serves the model (404 ``model_not_found``): OpenAI retired it, or a proxy dropped it."""
+
+
 class ProviderUnavailableError(GenerationError):
     """The provider failed (5xx or connection trouble) after the client's retries."""
 

@@ -15,13 +15,14 @@ import aiohttp
 import openai
 from openai.types import Image, ImagesResponse
 
-from bot.services.capabilities import ImageOptions, ModelCapabilities
+from bot.services.catalogue import ImageOptions, ModelCatalogue
 from bot.services.downloads import ImageDownloader
 from bot.services.encoding import decode_base64
 from bot.services.errors import (
     BillingExhaustedError,
     GenerationError,
     ImageRetrievalError,
+    ModelGoneError,
     NotConfiguredError,
     PolicyRefusalError,
     ProviderRejectedError,
@@ -83,23 +84,25 @@ class GenerationResult:
 
 
 class ImageGenerator:
-    """Generates images for one configured model (the fair queue in front of it bounds concurrency)."""
+    """Generates images on the catalogue's models (the fair queue in front of it bounds concurrency)."""
 
     def __init__(
         self,
         client: openai.AsyncOpenAI,
         endpoint: OpenAIEndpoint,
-        capabilities: ModelCapabilities,
+        catalogue: ModelCatalogue,
         downloader: ImageDownloader,
         *,
         retry: RetryPolicy,
         answer_within: float,
+        provider_moderation: str = "auto",
     ) -> None:
         self._client = client
         self._endpoint = endpoint
-        self.capabilities = capabilities
+        self.catalogue = catalogue
         self._downloader = downloader
         self._retry = retry
+        self._provider_moderation = provider_moderation
         self._limits = phase_timeout(answer_within)  # the SDK client's timeout, for the streams it does not carry
 
     async def generate(
@@ -115,12 +118,20 @@ class ImageGenerator:
         With ``on_partial``, a single image from a model that streams arrives as partial previews first.
         """
         started = time.perf_counter()
-        if on_partial is not None and self.capabilities.streams and options.count == 1:
-            image, size, quality = await self._streamed(prompt, options, safety_identifier, on_partial)
-            return GenerationResult(
-                (image,), self.capabilities.name, size, quality, None, time.perf_counter() - started
+        request = self._parameters(prompt, options, safety_identifier)
+        try:
+            if on_partial is not None and self.catalogue.capabilities(options.model).streams and options.count == 1:
+                image, size = await self._streamed(request, on_partial)
+                seconds = time.perf_counter() - started
+                return GenerationResult((image,), options.model, size or options.size, options.quality, None, seconds)
+            response = await self._with_retries(lambda: self._request(request))
+        except ModelGoneError:
+            log.error(
+                "The endpoint no longer serves the image model %r: set IMAGE_MODEL (or IMAGE_MODELS) to a model it "
+                "lists; members are told the bot is not configured",
+                options.model,
             )
-        response = await self._with_retries(lambda: self._request(prompt, options, safety_identifier))
+            raise
         # A proxy may answer with more images than asked for; never post more than the member requested.
         items = (response.data or [])[: options.count]
         images = await asyncio.gather(*(self._image_bytes(item) for item in items))
@@ -128,44 +139,42 @@ class ImageGenerator:
             raise ImageRetrievalError("the provider answered without images")
         return GenerationResult(
             images=tuple(images),
-            model=self.capabilities.name,
+            model=options.model,
             size=response.size or options.size,
             quality=response.quality or options.quality,
             revised_prompt=_revised_prompt(response),
             seconds=time.perf_counter() - started,
         )
 
-    async def _request(self, prompt: str, options: ImageOptions, safety_identifier: str) -> ImagesResponse:
+    def _parameters(self, prompt: str, options: ImageOptions, safety_identifier: str) -> dict[str, Any]:
+        """The request's body: only what the model takes, so proxies and older models see no unknown fields."""
+        request: dict[str, Any] = {"model": options.model, "prompt": prompt, "n": options.count, "size": options.size}
+        optional = {
+            "quality": options.quality,
+            "background": options.background,
+            "output_format": options.output_format,
+            "output_compression": options.output_compression,
+        }
+        request |= {name: value for name, value in optional.items() if value is not None}
+        if self.catalogue.capabilities(options.model).moderation_levels:
+            request["moderation"] = self._provider_moderation
+        return request | {"safety_identifier": safety_identifier}
+
+    async def _request(self, request: dict[str, Any]) -> ImagesResponse:
         try:
-            return await self._client.images.generate(
-                model=self.capabilities.name,
-                prompt=prompt,
-                n=options.count,
-                size=options.size,
-                quality=options.quality if options.quality else openai.omit,
-                safety_identifier=safety_identifier,
-            )
+            return await self._client.images.generate(**request)
         except openai.OpenAIError as exc:
             raise translate_provider_error(exc) from exc
 
     async def _streamed(
-        self,
-        prompt: str,
-        options: ImageOptions,
-        safety_identifier: str,
-        on_partial: Callable[[bytes], Awaitable[None]],
-    ) -> tuple[bytes, str, str | None]:
-        request: dict[str, Any] = {"model": self.capabilities.name, "prompt": prompt, "n": 1, "size": options.size}
-        if options.quality:
-            request["quality"] = options.quality
-        request |= {"safety_identifier": safety_identifier, "stream": True, "partial_images": PARTIAL_IMAGES}
-        body = json.dumps(request).encode()
+        self, request: dict[str, Any], on_partial: Callable[[bytes], Awaitable[None]]
+    ) -> tuple[bytes, str | None]:
+        body = json.dumps(request | {"stream": True, "partial_images": PARTIAL_IMAGES}).encode()
         response = await self._with_retries(lambda: self._open_stream(body))
         try:
-            image, size = await _streamed_image(response, on_partial)
+            return await _streamed_image(response, on_partial)
         finally:
             response.release()
-        return image, size or options.size, options.quality
 
     async def _open_stream(self, body: bytes) -> aiohttp.ClientResponse:
         """The response to a streamed generation request, once it has answered with a success."""
@@ -303,6 +312,8 @@ def error_for_status(status: int, code: str | None, **context: Any) -> Generatio
         error = RateLimitedError(code or "rate limited", **context)
     elif status == HTTPStatus.BAD_REQUEST and code in POLICY_REFUSAL_CODES:
         error = PolicyRefusalError(code or "", **context)
+    elif status == HTTPStatus.NOT_FOUND and code == "model_not_found":
+        error = ModelGoneError(code, **context)
     elif status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND):
         error = NotConfiguredError(f"{status} {code}", **context)
     elif status >= HTTPStatus.INTERNAL_SERVER_ERROR:

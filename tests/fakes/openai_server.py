@@ -1,8 +1,9 @@
-"""A local fake of the OpenAI Images and Moderations HTTP API for end-to-end tests.
+"""A local fake of the OpenAI Images, Models and Moderations HTTP API for end-to-end tests.
 
 ``FakeOpenAI`` is a real aiohttp server on 127.0.0.1, so the bot talks to it through the real ``openai`` client.
-It records every request, can script failures (errors, rate limits, hangs), and checks every request it receives
-and every response it sends against OpenAI's published OpenAPI spec, collecting problems in ``contract_violations``.
+It records every request, can script failures (errors, rate limits, hangs), refuses image requests a model would
+refuse (unknown or shut-down model, size, background, quality), and checks every request it receives and every
+response it sends against OpenAI's published OpenAPI spec, collecting problems in ``contract_violations``.
 """
 
 import asyncio
@@ -15,7 +16,8 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import cache
+from datetime import UTC, date, datetime
+from functools import cache, lru_cache
 from typing import Any, Self
 
 from aiohttp import web
@@ -25,7 +27,23 @@ from tests.fakes.contract import ApiContract, NoContract, openai_contract
 
 IMAGES_PATH = "/v1/images/generations"
 MAX_REQUEST_BYTES = 50 * 1024 * 1024
+MODELS_PATH = "/v1/models"
 MODERATIONS_PATH = "/v1/moderations"
+
+# What ``GET /v1/models`` lists by default (none with a shutdown date): the image models active on 2026-12-02, and a
+# few others an account also sees.
+ACTIVE_IMAGE_MODELS = (
+    "gpt-image-2",
+    "gpt-image-2-2026-04-21",
+    "gpt-image-2.5-flare",
+    "gpt-image-2.5-flare-2026-09-08",
+    "gpt-image-2.5-sunburst",
+    "gpt-image-2.5-sunburst-2026-09-08",
+    "gpt-image-2.6-flare",
+    "gpt-image-2.6-sunburst",
+)
+OTHER_MODELS = ("gpt-5", "gpt-5-mini", "omni-moderation-latest", "text-embedding-3-small")
+_MODEL_CREATED = 1_776_729_600  # 2026-04-21, for every listed model
 
 MODERATION_CATEGORIES = (
     "hate",
@@ -48,12 +66,20 @@ IMAGE_CATEGORIES = frozenset(
 )
 DEFAULT_MODERATION_SCORE = 0.0001
 
-# Values the spec allows in ImagesResponse / streaming events; others are left out or reported as "auto".
+# Sizes the spec allows in ImagesResponse / streaming events; others are left out or reported as "auto".
 _SPEC_SIZES = frozenset({"1024x1024", "1024x1536", "1536x1024"})
-_SPEC_QUALITIES = frozenset({"low", "medium", "high"})
-_OUTPUT_TOKENS = {"low": 272, "medium": 1056, "high": 4160}
+_STANDARD_SIZES = ("1024x1024", "1536x1024", "1024x1536")
+# The 2026-08-21 spec predates the `xhigh` and `max` qualities of the gpt-image-2.5 and 2.6 models, which the API
+# accepts and echoes (the openai SDK's types list them). Bodies carrying one are checked as if it were `high`, so the
+# rest of the body is still checked; which models take them is the fake's own rule (``_IMAGE_FAMILIES``).
+_NEWER_QUALITIES = frozenset({"xhigh", "max"})
+_QUALITIES = frozenset({"low", "medium", "high"}) | _NEWER_QUALITIES
+_OUTPUT_TOKENS = {"low": 272, "medium": 1056, "high": 4160, "xhigh": 7000, "max": 14000}
 _SIZE_PATTERN = re.compile(r"(\d+)x(\d+)")
 _MAX_EDGE = 3840  # the largest edge the API accepts (gpt-image-2); also keeps a typo from allocating gigabytes
+_MIN_PIXELS, _MAX_PIXELS = 655_360, 8_294_400
+_PIL_FORMATS = {"png": "PNG", "webp": "WEBP", "jpeg": "JPEG"}
+_CONTENT_TYPES = {"png": "image/png", "webp": "image/webp", "jpeg": "image/jpeg"}
 
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _REQUEST_ID = web.RequestKey("request_id", str)
@@ -82,12 +108,75 @@ def partial_png(size: str, index: int) -> bytes:
     return _png(Image.new("RGB", _parse_size(size), (shade, shade, shade)))
 
 
+@lru_cache(maxsize=64)
+def encode_image(png: bytes, output_format: str = "png", compression: int = 100, *, transparent: bool = False) -> bytes:
+    """``png`` re-encoded as ``output_format`` (webp and jpeg at Pillow quality ``compression``); ``transparent`` makes
+    its outer border (a sixteenth of the short edge) fully transparent. A plain PNG is returned untouched."""
+    if output_format == "png" and not transparent:
+        return png
+    with Image.open(io.BytesIO(png)) as source:
+        image = source.convert("RGBA" if transparent else "RGB")
+    if transparent:
+        width, height = image.size
+        border = max(1, min(width, height) // 16)
+        alpha = Image.new("L", image.size, 0)
+        if width > 2 * border and height > 2 * border:
+            alpha.paste(255, (border, border, width - border, height - border))
+        image.putalpha(alpha)
+    buffer = io.BytesIO()
+    options = {} if output_format == "png" else {"quality": compression}
+    image.save(buffer, format=_PIL_FORMATS[output_format], **options)
+    return buffer.getvalue()
+
+
 def _parse_size(size: str) -> tuple[int, int]:
     match = _SIZE_PATTERN.fullmatch(size)
     width, height = (int(match[1]), int(match[2])) if match else (0, 0)
     if not (0 < width <= _MAX_EDGE and 0 < height <= _MAX_EDGE):
         raise ValueError(f"not a supported WxH size: {size!r}")
     return width, height
+
+
+def _flexible_size_ok(size: str) -> bool:
+    """gpt-image-2 and 2.5 sizes: edges multiples of 16 up to 3840, at most 3:1, 655,360 to 8,294,400 pixels."""
+    match = _SIZE_PATTERN.fullmatch(size)
+    if match is None:
+        return False
+    width, height = int(match[1]), int(match[2])
+    return (
+        width % 16 == 0
+        and height % 16 == 0
+        and max(width, height) <= _MAX_EDGE
+        and max(width, height) <= 3 * min(width, height)
+        and _MIN_PIXELS <= width * height <= _MAX_PIXELS
+    )
+
+
+def _as_spec_knows(body: Any) -> Any:
+    """``body`` with a quality newer than the spec replaced by ``high`` (see ``_NEWER_QUALITIES``)."""
+    if isinstance(body, dict) and body.get("quality") in _NEWER_QUALITIES:
+        return {**body, "quality": "high"}
+    return body
+
+
+@dataclass(frozen=True)
+class _ImageFamily:
+    """What the models whose names start with ``prefix`` accept."""
+
+    prefix: str
+    flexible_sizes: bool  # any size ``_flexible_size_ok`` takes, else only ``_STANDARD_SIZES``
+    transparent: bool
+    newer_qualities: bool  # xhigh and max
+
+
+# First match wins; other listed ``gpt-image-``/``chatgpt-image-`` models take the standard sizes and qualities.
+_IMAGE_FAMILIES = (
+    _ImageFamily("gpt-image-2.6-", flexible_sizes=False, transparent=True, newer_qualities=True),
+    _ImageFamily("gpt-image-2.5-", flexible_sizes=True, transparent=True, newer_qualities=True),
+    _ImageFamily("gpt-image-2", flexible_sizes=True, transparent=False, newer_qualities=False),
+    _ImageFamily("gpt-image-", flexible_sizes=False, transparent=True, newer_qualities=False),
+    _ImageFamily("chatgpt-image-", flexible_sizes=False, transparent=True, newer_qualities=False),
+)
 
 
 @dataclass(frozen=True)
@@ -181,10 +270,20 @@ class Failure:
         return cls(401, "invalid_api_key", "invalid_request_error", message, {})
 
     @classmethod
-    def bad_request(cls, code: str = "invalid_value", param: str | None = None) -> Self:
+    def bad_request(cls, code: str = "invalid_value", param: str | None = None, message: str | None = None) -> Self:
         """A 400 invalid request, e.g. an unsupported ``size``."""
-        message = f"Invalid value for {param!r}." if param else "Invalid request."
+        message = message or (f"Invalid value for {param!r}." if param else "Invalid request.")
         return cls(400, code, "invalid_request_error", message, {}, param=param)
+
+    @classmethod
+    def model_not_found(cls, model: str) -> Self:
+        """The 404 for a model that does not exist, was shut down, or the account cannot use."""
+        message = f"The model `{model}` does not exist or you do not have access to it."
+        return cls(404, "model_not_found", "invalid_request_error", message, {})
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
 
 
 def _hang(cls: type[Failure]) -> Failure:
@@ -195,6 +294,30 @@ def _hang(cls: type[Failure]) -> Failure:
 # ``Failure.hang()`` builds a hanging failure while ``failure.hang`` is the field. Defining the classmethod inside the
 # class body would replace the field's ``False`` default with the classmethod object, so it is attached afterwards.
 Failure.hang = classmethod(_hang)  # type: ignore[assignment,method-assign]
+
+
+def _option_failure(body: dict[str, Any]) -> Failure | None:
+    """Output options no model takes."""
+    compression = body.get("output_compression")
+    if compression is not None and not 0 <= compression <= 100:
+        return Failure.bad_request(param="output_compression")
+    if body.get("background") == "transparent" and body.get("output_format") == "jpeg":
+        message = "Transparent backgrounds need output_format `png` or `webp`."
+        return Failure.bad_request(param="background", message=message)
+    return None
+
+
+def _family_failure(model: str, family: _ImageFamily, body: dict[str, Any]) -> Failure | None:
+    """What ``model`` (of ``family``) refuses in ``body``."""
+    size = body.get("size") or "auto"
+    if size != "auto" and not (_flexible_size_ok(size) if family.flexible_sizes else size in _STANDARD_SIZES):
+        return Failure.bad_request(param="size", message=f"Invalid size {size!r} for model `{model}`.")
+    if body.get("background") == "transparent" and not family.transparent:
+        message = f"Transparent backgrounds are not supported for model `{model}`."
+        return Failure.bad_request(param="background", message=message)
+    if body.get("quality") in _NEWER_QUALITIES and not family.newer_qualities:
+        return Failure.bad_request(param="quality", message=f"Invalid quality {body['quality']!r} for model `{model}`.")
+    return None
 
 
 @dataclass(frozen=True)
@@ -213,10 +336,22 @@ class _ImageJob:
     quality: str
     n: int
     prompt: str
+    output_format: str = "png"
+    compression: int = 100
+    transparent: bool = False
+
+    @property
+    def background(self) -> str:
+        """What the answer reports as the background."""
+        return "transparent" if self.transparent else "opaque"
+
+    def encode(self, png: bytes) -> bytes:
+        """``png`` in the format and background this job asks for."""
+        return encode_image(png, self.output_format, self.compression, transparent=self.transparent)
 
     @property
     def usage(self) -> dict[str, Any]:
-        """Token usage roughly like gpt-image-1's (output tokens by quality)."""
+        """Token usage roughly like gpt-image-1's (output tokens by quality; xhigh and max cost more)."""
         text_tokens = max(1, len(self.prompt) // 4)
         output_tokens = _OUTPUT_TOKENS[self.quality] * self.n
         return {
@@ -231,6 +366,12 @@ class FakeOpenAI:
     """aiohttp.web server bound to 127.0.0.1 port 0 (the real port is read back on start)."""
 
     def __init__(self, *, check_contracts: bool = True) -> None:
+        # Model id -> shutdown date ("YYYY-MM-DD", UTC) or None: what ``GET /v1/models`` lists, and the image models
+        # image requests may name; a model is refused from its shutdown date on.
+        self.models: dict[str, str | None] = dict.fromkeys(ACTIVE_IMAGE_MODELS + OTHER_MODELS)
+        # False: like a proxy without ``GET /v1/models`` (an OpenAI-style 404), whose image route takes any model.
+        self.serves_models = True
+        self.accepted_key: str | None = None  # when set, any other bearer token gets the 401 ``invalid_api_key``
         self.latency = 0.0  # seconds an image takes; a stream sends its partial images evenly within it
         self.revised_prompt: str | None = None
         self.respond_with_url = False
@@ -243,12 +384,13 @@ class FakeOpenAI:
         # millisecond per wait) included.
         self.upstream_holds: dict[str, float] = {}
         self.moderation_requests: list[RecordedRequest] = []
+        self.model_requests: list[RecordedRequest] = []
         self.contract_violations: list[str] = []
         self._image_failures: deque[Failure] = deque()
         self._moderation_failures: deque[Failure] = deque()
         self._flags: list[_Flag] = []
         self._image_flag: _Flag | None = None
-        self._files: dict[str, bytes] = {}
+        self._files: dict[str, tuple[bytes, str]] = {}  # name -> (image, content type)
         self._request_ids = itertools.count(1)
         self._arrivals = asyncio.Condition()
         self._release = asyncio.Event()
@@ -261,6 +403,7 @@ class FakeOpenAI:
         self._app.on_response_prepare.append(self._stamp_request_id)
         self._app.router.add_post(IMAGES_PATH, self._images)
         self._app.router.add_post(MODERATIONS_PATH, self._moderations)
+        self._app.router.add_get(MODELS_PATH, self._models)
         self._app.router.add_get("/files/{name}", self._file)
         self._app.router.add_route("*", "/{tail:.*}", self._unknown)
 
@@ -348,6 +491,11 @@ class FakeOpenAI:
         async with self._arrivals:
             await self._arrivals.wait_for(lambda: len(self.moderation_requests) >= count)
 
+    async def wait_for_model_requests(self, count: int) -> None:
+        """Return once at least ``count`` model list requests have arrived."""
+        async with self._arrivals:
+            await self._arrivals.wait_for(lambda: len(self.model_requests) >= count)
+
     # --- plumbing -------------------------------------------------------------------------------------------------
 
     @web.middleware
@@ -359,11 +507,11 @@ class FakeOpenAI:
     async def _stamp_request_id(request: web.Request, response: web.StreamResponse) -> None:
         response.headers["x-request-id"] = request[_REQUEST_ID]
 
-    async def _receive(self, request: web.Request) -> tuple[RecordedRequest, Any]:
-        """The request as recorded, and its parsed JSON body (``None`` when it is not JSON)."""
+    async def _receive(self, request: web.Request, into: list[RecordedRequest]) -> tuple[RecordedRequest, Any]:
+        """The request as recorded (appended to ``into``), and its parsed JSON body (``None`` when it is not JSON)."""
         received_at = time.perf_counter()
         try:
-            body = await request.json()
+            body = await request.json() if request.can_read_body else None
         except ValueError:
             body = None
         record = RecordedRequest(
@@ -373,7 +521,16 @@ class FakeOpenAI:
             received_at=received_at,
             request_id=request[_REQUEST_ID],
         )
+        async with self._arrivals:
+            into.append(record)
+            self._arrivals.notify_all()
         return record, body
+
+    def _unauthorized(self, record: RecordedRequest) -> web.Response | None:
+        """The 401 when ``accepted_key`` is set and the request does not carry it."""
+        if self.accepted_key is None or record.headers.get("authorization") == f"Bearer {self.accepted_key}":
+            return None
+        return self._error(Failure.invalid_api_key())
 
     def _violations(self, where: str, errors: list[str]) -> list[str]:
         self.contract_violations.extend(f"{where}: {error}" for error in errors)
@@ -406,12 +563,13 @@ class FakeOpenAI:
 
     async def _images(self, request: web.Request) -> web.StreamResponse:
         arrived = asyncio.get_running_loop().time()  # the upstream's latency runs from here
-        record, raw = await self._receive(request)
-        async with self._arrivals:
-            self.image_requests.append(record)
-            self._arrivals.notify_all()
+        record, raw = await self._receive(request, self.image_requests)
+        if (unauthorized := self._unauthorized(record)) is not None:
+            return unauthorized
         failure = self._image_failures.popleft() if self._image_failures else None
-        invalid = self._invalid_request("/images/generations", raw)
+        invalid = self._invalid_request("/images/generations", _as_spec_knows(raw))
+        if invalid is None:
+            invalid = self._refusal(record.json)
         streams = invalid is None and failure is None and bool(record.json.get("stream"))
         if self.latency and not streams:  # a stream spreads its events over the latency instead
             # The upstream's generation time, not synchronisation.
@@ -429,20 +587,45 @@ class FakeOpenAI:
             _parse_size(size)
         except ValueError:
             return self._error(Failure.bad_request(param="size"))
-        quality = body.get("quality") if body.get("quality") in _SPEC_QUALITIES else "high"
-        job = _ImageJob(size=size, quality=quality, n=body.get("n") or 1, prompt=body["prompt"])
+        quality = body.get("quality") if body.get("quality") in _QUALITIES else "high"
+        job = _ImageJob(
+            size=size,
+            quality=quality,
+            n=body.get("n") or 1,
+            prompt=body["prompt"],
+            output_format=body.get("output_format") or "png",
+            compression=100 if body.get("output_compression") is None else body["output_compression"],
+            transparent=body.get("background") == "transparent",
+        )
         if body.get("stream"):
             return await self._stream_images(request, job, body.get("partial_images") or 0, arrived)
         return self._json(self._images_response(request[_REQUEST_ID], job))
 
+    def _refusal(self, body: dict[str, Any]) -> web.Response | None:
+        """The 4xx the API gives a spec-valid request it still refuses, or None."""
+        failure = _option_failure(body) or self._model_failure(body)
+        return None if failure is None else self._error(failure)
+
+    def _model_failure(self, body: dict[str, Any]) -> Failure | None:
+        model = body.get("model")
+        if not self.serves_models or not isinstance(model, str):  # a proxy's own names, or the fake's old default
+            return None
+        shutdown = self.models.get(model)
+        if model not in self.models or (shutdown is not None and date.fromisoformat(shutdown) <= _today()):
+            return Failure.model_not_found(model)
+        family = next((family for family in _IMAGE_FAMILIES if model.startswith(family.prefix)), None)
+        if family is None:
+            return Failure.bad_request(param="model", message=f"Invalid value: {model!r}. It does not make images.")
+        return _family_failure(model, family, body)
+
     def _images_response(self, request_id: str, job: _ImageJob) -> dict[str, Any]:
-        image = self.image_factory(job.size)
+        image = job.encode(self.image_factory(job.size))
         if self.respond_with_url:
             # Like an OpenAI-compatible proxy serving a DALL·E-style model: URLs and no GPT image metadata.
             items: list[dict[str, Any]] = []
             for index in range(job.n):
-                name = f"{request_id}-{index}.png"
-                self._files[name] = image
+                name = f"{request_id}-{index}.{job.output_format}"
+                self._files[name] = (image, _CONTENT_TYPES[job.output_format])
                 items.append({"url": f"{self.origin}/files/{name}"})
             body: dict[str, Any] = {"created": int(time.time()), "data": items}
         else:
@@ -451,8 +634,8 @@ class FakeOpenAI:
                 "created": int(time.time()),
                 "data": [{"b64_json": encoded} for _ in range(job.n)],
                 "quality": job.quality,
-                "output_format": "png",
-                "background": "opaque",
+                "output_format": job.output_format,
+                "background": job.background,
                 "usage": job.usage,
             }
             if job.size in _SPEC_SIZES:
@@ -461,7 +644,8 @@ class FakeOpenAI:
             for item in body["data"]:
                 item["revised_prompt"] = self.revised_prompt
         self._violations(
-            f"POST {IMAGES_PATH} response", self._contract.response_errors("POST", "/images/generations", 200, body)
+            f"POST {IMAGES_PATH} response",
+            self._contract.response_errors("POST", "/images/generations", 200, _as_spec_knows(body)),
         )
         return body
 
@@ -474,15 +658,15 @@ class FakeOpenAI:
             "created_at": int(time.time()),
             "size": job.size if job.size in _SPEC_SIZES else "auto",
             "quality": job.quality,
-            "background": "opaque",
-            "output_format": "png",
+            "background": job.background,
+            "output_format": job.output_format,
         }
         events: list[tuple[str, dict[str, Any]]] = []
         for index in range(partial_images):
-            b64 = base64.b64encode(partial_png(job.size, index)).decode()
+            b64 = base64.b64encode(job.encode(partial_png(job.size, index))).decode()
             event = {"type": "image_generation.partial_image", "b64_json": b64, **common, "partial_image_index": index}
             events.append(("ImageGenPartialImageEvent", event))
-        final = base64.b64encode(self.image_factory(job.size)).decode()
+        final = base64.b64encode(job.encode(self.image_factory(job.size))).decode()
         for _ in range(job.n):
             event = {"type": "image_generation.completed", "b64_json": final, **common, "usage": job.usage}
             events.append(("ImageGenCompletedEvent", event))
@@ -494,7 +678,9 @@ class FakeOpenAI:
             due = arrived + self.latency * min(1.0, (index + 1) / (partial_images + 1))
             await asyncio.sleep(max(0.0, due - asyncio.get_running_loop().time()))
             self.upstream_holds[request[_REQUEST_ID]] = asyncio.get_running_loop().time() - arrived
-            self._violations(f"POST {IMAGES_PATH} stream event", self._contract.schema_errors(schema, event))
+            self._violations(
+                f"POST {IMAGES_PATH} stream event", self._contract.schema_errors(schema, _as_spec_knows(event))
+            )
             await response.write(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())
         if self.streams_linger:  # a proxy that holds the stream open after the final image
             await self._release.wait()
@@ -502,18 +688,35 @@ class FakeOpenAI:
         return response
 
     async def _file(self, request: web.Request) -> web.Response:
-        image = self._files.get(request.match_info["name"])
-        if image is None:
+        file = self._files.get(request.match_info["name"])
+        if file is None:
             return self._error(Failure(404, None, "invalid_request_error", "No such file.", {}))
-        return web.Response(body=image, content_type="image/png")
+        image, content_type = file
+        return web.Response(body=image, content_type=content_type)
+
+    # --- models ---------------------------------------------------------------------------------------------------
+
+    async def _models(self, request: web.Request) -> web.Response:
+        record, _ = await self._receive(request, self.model_requests)
+        if (unauthorized := self._unauthorized(record)) is not None:
+            return unauthorized
+        if not self.serves_models:  # a deliberate stand-in for a proxy, so no contract violation
+            message = f"Invalid URL ({request.method} {request.path})"
+            return self._error(Failure(404, None, "invalid_request_error", message, {}))
+        data = [
+            {"id": model, "object": "model", "created": _MODEL_CREATED, "owned_by": "system", "shutdown_date": shutdown}
+            for model, shutdown in self.models.items()
+        ]
+        body = {"object": "list", "data": data}
+        self._violations(f"GET {MODELS_PATH} response", self._contract.response_errors("GET", "/models", 200, body))
+        return self._json(body)
 
     # --- moderations ----------------------------------------------------------------------------------------------
 
     async def _moderations(self, request: web.Request) -> web.Response:
-        record, raw = await self._receive(request)
-        async with self._arrivals:
-            self.moderation_requests.append(record)
-            self._arrivals.notify_all()
+        record, raw = await self._receive(request, self.moderation_requests)
+        if (unauthorized := self._unauthorized(record)) is not None:
+            return unauthorized
         failure = self._moderation_failures.popleft() if self._moderation_failures else None
         if self.hold_moderation:
             await self._release.wait()

@@ -1,0 +1,191 @@
+"""Noticing that OpenAI retires a configured model, before members do.
+
+At start-up the endpoint's model list (``GET /v1/models``) decides: a configured model it does not list, or whose
+``shutdown_date`` has passed, stops the bot with one line; one with a date ahead is a warning, repeated daily and
+shown to server admins. An endpoint without the route (many proxies) gets one warning, and the bot runs on.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from http import HTTPStatus
+from urllib.parse import urlsplit, urlunsplit
+
+import openai
+
+from bot.config import ConfigError, ServiceUnreachableError
+from bot.services.catalogue import is_image_model
+from storage.model_notices import ModelNoticesRepository
+
+log = logging.getLogger(__name__)
+
+# Mod-log notices go out this many days before a shutdown, each once.
+NOTICE_DAYS = (30, 7, 1)
+LIST_TIMEOUT_SECONDS = 20.0
+
+
+def utc_today() -> date:
+    """Today's date in UTC, the calendar of OpenAI's shutdown dates."""
+    return datetime.now(UTC).date()
+
+
+@dataclass(frozen=True)
+class Retirement:
+    """A configured model with a shutdown date ahead."""
+
+    model: str
+    shutdown_date: date
+
+    def days_left(self, today: date) -> int:
+        """Whole days from ``today`` until the shutdown."""
+        return (self.shutdown_date - today).days
+
+    def notice_due(self, today: date) -> int | None:
+        """Which notice (30, 7 or 1 days before) is due ``today``: the most urgent one reached, if any."""
+        days_left = self.days_left(today)
+        if days_left <= 0:
+            return None
+        return min((days for days in NOTICE_DAYS if days_left <= days), default=None)
+
+
+class RetirementWatch:
+    """Checks the configured models against the endpoint's list, and remembers the shutdowns ahead."""
+
+    def __init__(
+        self,
+        client: openai.AsyncOpenAI,
+        models: tuple[str, ...],
+        notices: ModelNoticesRepository,
+        *,
+        key: str,
+        today: Callable[[], date] = utc_today,
+    ) -> None:
+        self._client = client
+        self._models = models
+        self._notices = notices
+        self._key = key
+        self.today = today
+        self.upcoming: tuple[Retirement, ...] = ()
+
+    async def check_at_start(self) -> None:
+        """Raise :class:`ConfigError` (a retired or unknown model, a refused key) or
+        :class:`ServiceUnreachableError`; otherwise log what is coming."""
+        try:
+            listed = await self._listed()
+        except openai.AuthenticationError as exc:
+            raise ConfigError("OPENAI_API_KEY", f"the endpoint refused this key ({exc.status_code})") from None
+        except openai.APIConnectionError as exc:  # timeouts included
+            raise ServiceUnreachableError(
+                f"the image endpoint at {self._endpoint()}", "OPENAI_BASE_URL", reason(exc)
+            ) from None
+        except openai.APIStatusError as exc:
+            _log_unlisted(exc)
+            return
+        active = sorted(name for name, shutdown in listed.items() if is_image_model(name) and not self._past(shutdown))
+        for model in self._models:
+            if model not in listed:
+                problem = "is not served by the endpoint"
+            elif self._past(listed[model]):
+                problem = f"was shut down on {listed[model]}"
+            else:
+                continue
+            suggestion = ", ".join(active) or "none"
+            raise ConfigError(self._key, f"{model} {problem}; the endpoint's active image models: {suggestion}")
+        self._remember(listed)
+
+    async def check_daily(self) -> None:
+        """Look again; a failure only leaves the last answer standing (members' requests show the rest)."""
+        try:
+            listed = await self._listed()
+        except openai.APIStatusError as exc:
+            _log_unlisted(exc)
+            return
+        except openai.OpenAIError as exc:
+            log.warning("Could not check the image models' shutdown dates today: %s", reason(exc))
+            return
+        for model in self._models:
+            if model not in listed or self._past(listed[model]):
+                log.error(
+                    "The endpoint no longer serves %s %r: members' requests fail until %s names one it lists",
+                    self._key,
+                    model,
+                    self._key,
+                )
+        self._remember(listed)
+
+    async def claim_notice(self, guild_id: int, retirement: Retirement, days_before: int) -> bool:
+        """Whether this server's notice is still to be posted; from now on it counts as posted."""
+        date_key = retirement.shutdown_date.isoformat()
+        return await self._notices.claim(guild_id, retirement.model, date_key, days_before, now=int(time.time()))
+
+    async def release_notice(self, guild_id: int, retirement: Retirement, days_before: int) -> None:
+        """The notice could not be posted (no mod-log yet): the next check tries again."""
+        await self._notices.release(guild_id, retirement.model, retirement.shutdown_date.isoformat(), days_before)
+
+    def _remember(self, listed: dict[str, date | None]) -> None:
+        today = self.today()
+        self.upcoming = tuple(
+            Retirement(model, shutdown)
+            for model in self._models
+            if (shutdown := listed.get(model)) is not None and shutdown > today
+        )
+        for retirement in self.upcoming:
+            log.warning(
+                "OpenAI shuts down the image model %r (%s) on %s, in %d day(s): choose another before then",
+                retirement.model,
+                self._key,
+                retirement.shutdown_date,
+                retirement.days_left(today),
+            )
+
+    async def _listed(self) -> dict[str, date | None]:
+        listed: dict[str, date | None] = {}
+        async for model in self._client.models.list(timeout=LIST_TIMEOUT_SECONDS):
+            listed[model.id] = _date(model.shutdown_date)
+        return listed
+
+    def _past(self, shutdown: date | None) -> bool:
+        return shutdown is not None and shutdown <= self.today()
+
+    def _endpoint(self) -> str:
+        """The base URL without any credentials it may carry."""
+        parts = urlsplit(str(self._client.base_url))
+        return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])).rstrip("/")
+
+
+def _date(raw: str | None) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        log.warning("Ignoring a shutdown date the endpoint sent in an unknown form: %r", raw[:40])
+        return None
+
+
+def _log_unlisted(exc: openai.APIStatusError) -> None:
+    if exc.status_code == HTTPStatus.NOT_FOUND:
+        log.warning(
+            "The endpoint does not list its models (GET /models answered 404), so retired models cannot be "
+            "noticed ahead: a retired model shows as members' requests failing"
+        )
+    else:
+        log.warning("Could not list the endpoint's models (%s); shutdown dates cannot be checked", exc.status_code)
+
+
+def reason(exc: BaseException) -> str:
+    """A short reason from an exception's chain: the operating system's words where it has some (the SDK reports
+    a refused connection as a timeout, with the real error further down)."""
+    chain: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and cause not in chain:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    for cause in chain:
+        if isinstance(cause, OSError) and not isinstance(cause, TimeoutError) and cause.strerror:
+            return cause.strerror.lower()
+    if any(isinstance(cause, TimeoutError | openai.APITimeoutError) for cause in chain):
+        return "timed out"
+    return str(exc) or type(exc).__name__
