@@ -34,7 +34,7 @@ async def pairs_per_second(path: Path, concurrency: int, pairs: int) -> tuple[fl
             for _ in range(per_task):
                 try:
                     reservation = await quota.reserve(
-                        ref, channel_id=1, images=1, model="gpt-image-1-mini", size="1024x1024", prompt="bench"
+                        ref, channel_id=1, images=1, model="gpt-image-2.5-flare", size="1024x1024", prompt="bench"
                     )
                     await quota.settle(reservation)
                 except Exception:  # counted, not hidden: any error here is what the benchmark looks for

@@ -7,6 +7,7 @@ from tests.conftest import StartBot
 from tests.fakes.discord_server import GUILD_ID, FakeDiscord
 
 STRING, INTEGER = 3, 4
+COMMANDS = ["help", "history", "image-settings", "imagine", "moderation", "quota", "quota-admin"]
 
 
 async def test_the_first_start_registers_imagine_globally(start_bot: StartBot, fake_discord: FakeDiscord) -> None:
@@ -15,14 +16,16 @@ async def test_the_first_start_registers_imagine_globally(start_bot: StartBot, f
     ((scope, payload),) = fake_discord.command_registrations
     assert scope == "global"
     commands = {c["name"]: c for c in payload}
-    assert sorted(commands) == ["help", "history", "imagine", "moderation", "quota", "quota-admin"]
+    assert sorted(commands) == COMMANDS
     command = commands["imagine"]
     options = {option["name"]: option for option in command["options"]}
     assert options["prompt"]["type"] == STRING
     assert options["prompt"]["required"] is True
     assert (options["prompt"]["min_length"], options["prompt"]["max_length"]) == (1, 4000)
-    assert [c["value"] for c in options["size"]["choices"]] == ["square", "landscape", "portrait"]
-    assert [c["value"] for c in options["quality"]["choices"]] == ["low", "medium", "high"]
+    assert [c["value"] for c in options["aspect"]["choices"]] == ["1:1", "3:2", "2:3", "16:9", "9:16"]
+    assert [c["value"] for c in options["quality"]["choices"]] == ["low", "medium", "high", "xhigh", "max"]
+    assert [c["value"] for c in options["background"]["choices"]] == ["auto", "transparent", "opaque"]
+    assert "model" not in options
     assert options["count"]["type"] == INTEGER
     assert (options["count"]["min_value"], options["count"]["max_value"]) == (1, 4)
     assert command["contexts"] == [0], "guild only"
@@ -39,6 +42,9 @@ async def test_the_first_start_registers_imagine_globally(start_bot: StartBot, f
         "reset-user",
         "changes",
     }
+    settings = commands["image-settings"]
+    assert settings["default_member_permissions"] == 1 << 5
+    assert {o["name"] for o in settings["options"]} == {"show", "format"}
     moderation = commands["moderation"]
     assert moderation["default_member_permissions"] == 1 << 5
     groups = {o["name"]: o for o in moderation["options"]}
@@ -73,7 +79,7 @@ async def test_guild_ids_register_in_those_guilds_only(start_bot: StartBot, fake
     await (await start_bot(COMMAND_GUILD_IDS=str(GUILD_ID))).stop()
     ((scope, payload),) = fake_discord.command_registrations
     assert scope == f"guild:{GUILD_ID}"
-    assert sorted(c["name"] for c in payload) == ["help", "history", "imagine", "moderation", "quota", "quota-admin"]
+    assert sorted(c["name"] for c in payload) == COMMANDS
     assert fake_discord.registered_commands("global") == []
 
 
@@ -83,11 +89,11 @@ async def test_switching_between_global_and_guild_registration_clears_the_old_sc
     await (await start_bot()).stop()
     await (await start_bot(COMMAND_GUILD_IDS=str(GUILD_ID))).stop()
     assert fake_discord.registered_commands("global") == []
-    assert len(fake_discord.registered_commands(f"guild:{GUILD_ID}")) == 6
+    assert len(fake_discord.registered_commands(f"guild:{GUILD_ID}")) == len(COMMANDS)
 
     await (await start_bot()).stop()
     assert fake_discord.registered_commands(f"guild:{GUILD_ID}") == []
-    assert len(fake_discord.registered_commands("global")) == 6
+    assert len(fake_discord.registered_commands("global")) == len(COMMANDS)
     scopes = [scope for scope, _ in fake_discord.command_registrations]
     assert scopes == ["global", f"guild:{GUILD_ID}", "global", "global", f"guild:{GUILD_ID}"]
 

@@ -13,10 +13,11 @@ import pytest
 from aiohttp import web
 
 from bot.services import images
-from bot.services.capabilities import ImageOptions, capabilities_for
+from bot.services.catalogue import ImageOptions, ModelCatalogue
 from bot.services.downloads import ImageDownloader
 from bot.services.errors import (
     ImageRetrievalError,
+    ModelGoneError,
     PolicyRefusalError,
     ProviderTimeoutError,
     ProviderUnavailableError,
@@ -25,9 +26,10 @@ from bot.services.errors import (
 from bot.services.images import GenerationResult, ImageGenerator, RetryPolicy
 from bot.services.openai_http import openai_endpoint
 from tests.fakes.openai_server import Failure, FakeOpenAI, gradient_png, partial_png
-from tests.helpers import noisy_png, server_answering
+from tests.helpers import decoded, noisy_png, server_answering
 
-OPTIONS = ImageOptions(size="1024x1024", quality="low", count=1)
+MODEL = "gpt-image-2.5-flare"
+OPTIONS = ImageOptions(MODEL, "1024x1024", "low", 1)
 WAIT = 5.0
 IMAGE = gradient_png("1024x1024")
 COMPLETED = {"type": "image_generation.completed", "b64_json": base64.b64encode(IMAGE).decode()}
@@ -36,7 +38,7 @@ NO_RETRIES = RetryPolicy(max_retries=0)
 
 @asynccontextmanager
 async def generator_for(
-    base_url: str, *, answer_within: float = WAIT, retry: RetryPolicy = NO_RETRIES
+    base_url: str, *, answer_within: float = WAIT, retry: RetryPolicy = NO_RETRIES, provider_moderation: str = "auto"
 ) -> AsyncIterator[ImageGenerator]:
     """An ImageGenerator for a streaming model behind ``base_url``, built as the bot builds it (without retries,
     unless ``retry`` says otherwise)."""
@@ -50,10 +52,11 @@ async def generator_for(
         yield ImageGenerator(
             client,
             endpoint,
-            capabilities_for("gpt-image-1-mini"),
+            ModelCatalogue([MODEL, "proxy-model"]),
             ImageDownloader(http),
             retry=retry,
             answer_within=answer_within,
+            provider_moderation=provider_moderation,
         )
 
 
@@ -155,17 +158,66 @@ async def test_the_request_carries_the_options_and_the_clients_credentials(
     assert request.path == "/v1/images/generations"
     assert request.headers["authorization"] == "Bearer sk-test"
     assert request.json == {
-        "model": "gpt-image-1-mini",
+        "model": MODEL,
         "prompt": "a lighthouse",
         "n": 1,
         "size": "1024x1024",
         "quality": "low",
+        "moderation": "auto",
         "safety_identifier": "u1",
         "stream": True,
         "partial_images": images.PARTIAL_IMAGES,
     }
     assert previews == [partial_png("1024x1024", 0)]
-    assert (result.model, result.size, result.quality) == ("gpt-image-1-mini", "1024x1024", "low")
+    assert (result.model, result.size, result.quality) == (MODEL, "1024x1024", "low")
+
+
+async def test_the_model_the_servers_format_and_the_operators_moderation_level_go_upstream(
+    fake_openai: FakeOpenAI,
+) -> None:
+    options = ImageOptions(MODEL, "1536x864", "high", 2, "transparent", "webp", 70)
+    async with generator_for(fake_openai.base_url, provider_moderation="low") as generator:
+        result = await generator.generate("a lighthouse", options, safety_identifier="u1")
+    (request,) = fake_openai.image_requests
+    assert request.json == {
+        "model": MODEL,
+        "prompt": "a lighthouse",
+        "n": 2,
+        "size": "1536x864",
+        "quality": "high",
+        "background": "transparent",
+        "output_format": "webp",
+        "output_compression": 70,
+        "moderation": "low",
+        "safety_identifier": "u1",
+    }
+    assert len(result.images) == 2
+    assert all(decoded(image).format == "WEBP" for image in result.images)
+
+
+async def test_a_model_the_bot_does_not_know_gets_none_of_the_gpt_image_fields(fake_openai: FakeOpenAI) -> None:
+    fake_openai.serves_models = False  # a proxy serving its own model names
+    async with generator_for(fake_openai.base_url, provider_moderation="low") as generator:
+        await generator.generate(
+            "a lighthouse", ImageOptions("proxy-model", "1024x1024", None, 1), safety_identifier="u1"
+        )
+    (request,) = fake_openai.image_requests
+    assert request.json == {
+        "model": "proxy-model",
+        "prompt": "a lighthouse",
+        "n": 1,
+        "size": "1024x1024",
+        "safety_identifier": "u1",
+    }
+
+
+async def test_a_model_gone_from_the_endpoint_is_not_configured_and_logged_for_the_admin(
+    generator: ImageGenerator, fake_openai: FakeOpenAI, caplog: pytest.LogCaptureFixture
+) -> None:
+    del fake_openai.models[MODEL]
+    with pytest.raises(ModelGoneError):
+        await generate(generator)
+    assert any("IMAGE_MODEL" in r.getMessage() and MODEL in r.getMessage() for r in caplog.records)
 
 
 async def test_an_image_of_megabytes_arrives_whole(generator: ImageGenerator, fake_openai: FakeOpenAI) -> None:

@@ -7,6 +7,7 @@ import pytest
 from tests.conftest import RunningBot, StartBot
 from tests.fakes.discord_server import FakeDiscord, FakeUser
 from tests.fakes.openai_server import FakeOpenAI
+from bot.services.catalogue import DEFAULT_MODEL
 from tests.helpers import (
     ACK_DEADLINE_SECONDS,
     CHANNEL_MESSAGE,
@@ -21,11 +22,14 @@ from tests.helpers import (
     wait_for_result,
 )
 
+PROXY_MODEL = "acme-diffusion-xl"
+TWO_MODELS = "gpt-image-2.5-flare,gpt-image-2"
+
 
 async def test_a_member_gets_a_public_picture(
     running_bot: RunningBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
 ) -> None:
-    record = await imagine(fake_discord, "a red fox in the snow", size="landscape", quality="high")
+    record = await imagine(fake_discord, "a red fox in the snow", aspect="3:2", quality="high")
     await wait_for_result(fake_discord, record)
 
     ack = record.callbacks[0]
@@ -46,15 +50,18 @@ async def test_a_member_gets_a_public_picture(
     assert embed["description"] == "a red fox in the snow"
     fields = fields_of(embed)
     assert fields["Requested by"] == f"<@{MEMBER.id}>"
-    assert fields["Model"] == "gpt-image-1-mini"
+    assert fields["Model"] == DEFAULT_MODEL
     assert fields["Size"] == "1536x1024"
     assert fields["Quality"] == "high"
     assert re.fullmatch(r"\d+\.\d s", fields["Took"])
 
     (sent,) = fake_openai.image_requests
-    assert sent.json["model"] == "gpt-image-1-mini"
+    assert sent.json["model"] == DEFAULT_MODEL
     assert sent.json["prompt"] == "a red fox in the snow"
     assert (sent.json["n"], sent.json["size"], sent.json["quality"]) == (1, "1536x1024", "high")
+    assert sent.json["moderation"] == "auto"
+    assert sent.json["output_format"] == "png", "until the server chooses another"
+    assert "output_compression" not in sent.json
     identifier = sent.json["safety_identifier"]
     assert str(MEMBER.id) not in identifier
     assert re.fullmatch(r"[0-9a-f]{64}", identifier)
@@ -74,7 +81,7 @@ async def test_a_chinese_prompt_with_several_pictures_arrives_in_one_message(
     running_bot: RunningBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
 ) -> None:
     prompt = "一只在夕阳下奔跑的狗"
-    record = await imagine(fake_discord, prompt, count=3, size="portrait")
+    record = await imagine(fake_discord, prompt, count=3, aspect="2:3")
     await fake_discord.wait_for(lambda: is_result(record.original) and len(record.original.attachments) == 3)
 
     message = record.original
@@ -92,7 +99,8 @@ async def test_a_chinese_prompt_with_several_pictures_arrives_in_one_message(
 async def test_the_revised_prompt_is_shown(
     start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
 ) -> None:
-    await start_bot(IMAGE_MODEL="dall-e-3")  # GPT image models do not revise prompts; DALL·E behind proxies does
+    fake_openai.serves_models = False  # a proxy with a model of its own, which revises prompts
+    await start_bot(IMAGE_MODEL=PROXY_MODEL)
     fake_openai.revised_prompt = "A photorealistic red fox, **snow** falling, @here"
     record = await imagine(fake_discord, "fox")
     await wait_for_result(fake_discord, record)
@@ -117,16 +125,18 @@ async def test_user_text_cannot_ping_or_format(running_bot: RunningBot, fake_dis
 async def test_a_proxy_url_is_downloaded_and_uploaded_as_a_file(
     start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
 ) -> None:
-    await start_bot(IMAGE_MODEL="dall-e-3")
+    fake_openai.serves_models = False
+    await start_bot(IMAGE_MODEL=PROXY_MODEL)
     fake_openai.respond_with_url = True
-    record = await imagine(fake_discord, "an old-school lighthouse", quality="high")
+    record = await imagine(fake_discord, "an old-school lighthouse")
     await wait_for_result(fake_discord, record)
     assert record.original is not None
     (attachment,) = record.original.attachments
     assert decoded(attachment.data).format == "PNG"
     assert "http" not in record.original.embeds[0]["image"]["url"].removeprefix("attachment://")
     sent = fake_openai.image_requests[0].json
-    assert (sent["model"], sent["quality"]) == ("dall-e-3", "hd")
+    assert sent["model"] == PROXY_MODEL
+    assert not {"quality", "moderation", "output_format", "background"} & set(sent), "only what any model takes"
 
 
 async def test_an_image_over_the_guild_upload_limit_is_reencoded_to_fit(
@@ -149,10 +159,10 @@ async def test_an_image_over_the_guild_upload_limit_is_reencoded_to_fit(
 @pytest.mark.parametrize(
     ("env", "options", "expected"),
     [
-        ({"IMAGE_MODEL": "dall-e-3"}, {"count": 2}, "at most 1 image"),
-        ({"IMAGE_MODEL": "dall-e-3"}, {"quality": "low"}, "quality medium, high"),
-        ({"IMAGE_MODEL": "dall-e-2"}, {"size": "portrait"}, "only makes square"),
-        ({"IMAGE_MODEL": "dall-e-2"}, {"prompt": "x" * 1001}, "at most 1000 characters"),
+        ({"IMAGE_MODEL": PROXY_MODEL}, {"count": 2}, "at most 1 image"),
+        ({"IMAGE_MODEL": "gpt-image-2"}, {"background": "transparent"}, "cannot make transparent backgrounds"),
+        ({"IMAGE_MODELS": TWO_MODELS}, {"model": "gpt-image-2", "quality": "max"}, "quality low, medium, high"),
+        ({"IMAGE_MODELS": f"{PROXY_MODEL},gpt-image-2"}, {"aspect": "16:9"}, "only makes 1:1 pictures"),
     ],
 )
 async def test_a_bad_combination_is_refused_privately_before_any_upstream_call(
@@ -163,6 +173,7 @@ async def test_a_bad_combination_is_refused_privately_before_any_upstream_call(
     options: dict[str, object],
     expected: str,
 ) -> None:
+    fake_openai.models[PROXY_MODEL] = None  # listed by a proxy that serves its own models
     await start_bot(**env)
     record = await fake_discord.invoke_slash("imagine", {"prompt": "a cat"} | options, user=MEMBER)
     await fake_discord.wait_for(lambda: bool(record.callbacks))
@@ -172,6 +183,62 @@ async def test_a_bad_combination_is_refused_privately_before_any_upstream_call(
     assert callback.data["flags"] & EPHEMERAL
     assert expected in callback.data["content"]
     assert fake_openai.image_requests == []
+
+
+@pytest.mark.parametrize(
+    ("models", "aspects", "qualities"),
+    [
+        ("gpt-image-2.6-flare", ["1:1", "3:2", "2:3"], ["low", "medium", "high", "xhigh", "max"]),
+        ("gpt-image-2", ["1:1", "3:2", "2:3", "16:9", "9:16"], ["low", "medium", "high"]),
+        (PROXY_MODEL, ["1:1"], ["low", "medium", "high", "xhigh", "max"]),
+    ],
+)
+async def test_imagine_offers_what_the_models_make(
+    start_bot: StartBot,
+    fake_discord: FakeDiscord,
+    fake_openai: FakeOpenAI,
+    models: str,
+    aspects: list[str],
+    qualities: list[str],
+) -> None:
+    fake_openai.models[PROXY_MODEL] = None
+    await (await start_bot(IMAGE_MODELS=models)).stop()
+    ((_, payload),) = fake_discord.command_registrations
+    (command,) = [c for c in payload if c["name"] == "imagine"]
+    options = {option["name"]: option for option in command["options"]}
+    assert [c["value"] for c in options["aspect"]["choices"]] == aspects
+    assert [c["value"] for c in options["quality"]["choices"]] == qualities
+    assert "model" not in options, "one model: nothing to choose"
+
+
+async def test_several_models_give_a_model_option_and_each_job_runs_on_its_own(
+    start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    await start_bot(IMAGE_MODELS=TWO_MODELS)
+    ((_, payload),) = fake_discord.command_registrations
+    (command,) = [c for c in payload if c["name"] == "imagine"]
+    (model_option,) = [o for o in command["options"] if o["name"] == "model"]
+    assert [c["value"] for c in model_option["choices"]] == TWO_MODELS.split(",")
+    assert not model_option["choices"][0].get("name_localizations"), "model names are not translated"
+
+    chosen = await imagine(fake_discord, "a wide harbour", model="gpt-image-2", aspect="16:9")
+    await wait_for_result(fake_discord, chosen)
+    default = await imagine(fake_discord, "a wide harbour", aspect="16:9", quality="max")
+    await wait_for_result(fake_discord, default)
+    first, second = (r.json for r in fake_openai.image_requests)
+    assert (first["model"], first["size"]) == ("gpt-image-2", "1536x864")
+    assert (second["model"], second["size"], second["quality"]) == ("gpt-image-2.5-flare", "1536x864", "max")
+    assert chosen.original is not None
+    assert fields_of(chosen.original.embeds[0])["Model"] == "gpt-image-2"
+    assert decoded(chosen.original.attachments[0].data).size == (1536, 864)
+
+
+async def test_the_operator_chooses_the_providers_moderation_level(
+    start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    await start_bot(PROVIDER_MODERATION="low")
+    await wait_for_result(fake_discord, await imagine(fake_discord, "a lighthouse"))
+    assert fake_openai.image_requests[0].json["moderation"] == "low"
 
 
 BOOSTED_GUILD_ID = 1146109873520791999

@@ -81,7 +81,7 @@ async def test_previews_that_fail_the_check_are_never_shown(
 async def test_models_that_cannot_stream_show_a_plain_waiting_state(
     start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
 ) -> None:
-    await start_bot(IMAGE_MODEL="dall-e-3", PROGRESS_EDIT_INTERVAL="0")
+    await start_bot(IMAGE_MODEL="gpt-image-2.6-flare", PROGRESS_EDIT_INTERVAL="0")  # not documented to stream
     record = await imagine(fake_discord, "an old-school lighthouse")
     await wait_for_result(fake_discord, record)
     assert "stream" not in fake_openai.image_requests[0].json

@@ -10,6 +10,7 @@ from bot.services.errors import (
     BillingExhaustedError,
     GenerationError,
     ImageRetrievalError,
+    ModelGoneError,
     NotConfiguredError,
     PolicyRefusalError,
     ProviderRejectedError,
@@ -42,7 +43,8 @@ def status_error(
         (status_error(openai.BadRequestError, 400, "invalid_value"), ProviderRejectedError),
         (status_error(openai.AuthenticationError, 401, "invalid_api_key"), NotConfiguredError),
         (status_error(openai.PermissionDeniedError, 403, None), NotConfiguredError),
-        (status_error(openai.NotFoundError, 404, "model_not_found"), NotConfiguredError),
+        (status_error(openai.NotFoundError, 404, "model_not_found"), ModelGoneError),
+        (status_error(openai.NotFoundError, 404, None), NotConfiguredError),
         (status_error(openai.InternalServerError, 503, None), ProviderUnavailableError),
         (status_error(openai.UnprocessableEntityError, 422, None), ProviderRejectedError),
     ],
@@ -129,6 +131,6 @@ async def test_a_refused_connection_is_unavailable_not_slow() -> None:
     )
     async with client:
         with pytest.raises(openai.OpenAIError) as raised:
-            await client.images.generate(model="gpt-image-1-mini", prompt="a lighthouse", timeout=5)
+            await client.images.generate(model="gpt-image-2.5-flare", prompt="a lighthouse", timeout=5)
     error = translate_provider_error(raised.value)
     assert isinstance(error, ProviderUnavailableError), f"{type(raised.value).__name__} became {type(error).__name__}"

@@ -53,7 +53,7 @@ async def bed(tmp_path: Path) -> AsyncIterator[Bed]:
 
 async def reserve(quota: QuotaService, member: MemberRef, images: int = 1, prompt: str = "a cat") -> Reservation:
     return await quota.reserve(
-        member, channel_id=5, images=images, model="gpt-image-1-mini", size="1024x1024", prompt=prompt
+        member, channel_id=5, images=images, model="gpt-image-2.5-flare", size="1024x1024", prompt=prompt
     )
 
 

@@ -34,7 +34,7 @@ async def test_reroll_after_a_restart_runs_the_same_prompt_as_a_new_charged_job(
     start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
 ) -> None:
     bot = await start_bot()
-    result = await result_of(fake_discord, "a red fox", size="landscape")
+    result = await result_of(fake_discord, "a red fox", aspect="3:2")
     assert set(buttons(result)) == {"Reroll", "Edit", "Delete"}
     await bot.stop()
     await start_bot()
