@@ -3,9 +3,12 @@
 import asyncio
 import os
 import signal
+import socket
 import sqlite3
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import StartBot
 from tests.fakes.discord_server import FakeDiscord
@@ -129,3 +132,91 @@ async def test_a_bot_killed_mid_generation_leaves_no_charge_after_restart(
     assert card["You, today"] == "0 of 10 used, **10 left**"
     with sqlite3.connect(tmp_path / "bot.db") as raw:
         assert raw.execute("SELECT state, outcome FROM generations").fetchall() == [("released", "abandoned")]
+
+
+def closed_port() -> int:
+    """A local port nothing listens on: bound to learn a free one, then closed."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_up_env(fake_discord: FakeDiscord, fake_openai: FakeOpenAI, **overrides: str) -> dict[str, str]:
+    return clean_env(
+        {
+            "DISCORD_TOKEN": fake_discord.token,
+            "OPENAI_API_KEY": "sk-the-real-one",
+            "DISCORD_API_BASE_URL": fake_discord.api_base_url,
+            "OPENAI_BASE_URL": fake_openai.base_url,
+            "LOG_LEVEL": "WARNING",
+        }
+        | overrides
+    )
+
+
+@pytest.mark.parametrize(
+    ("models", "retired", "expected"),
+    [
+        (
+            {"IMAGE_MODEL": "gpt-image-1-mini"},
+            {"gpt-image-1-mini": "2026-12-01"},
+            "Configuration error: IMAGE_MODEL: gpt-image-1-mini was shut down on 2026-12-01; the endpoint's active "
+            "image models: gpt-image-2, gpt-image-2-2026-04-21, gpt-image-2.5-flare",
+        ),
+        (
+            {"IMAGE_MODELS": "gpt-image-2.5-flare,gpt-image-1.5"},
+            {},
+            "Configuration error: IMAGE_MODELS: gpt-image-1.5 is not served by the endpoint; the endpoint's active "
+            "image models: gpt-image-2, gpt-image-2-2026-04-21, gpt-image-2.5-flare",
+        ),
+    ],
+)
+async def test_a_retired_or_unlisted_model_stops_start_up_with_one_line(
+    tmp_path: Path,
+    fake_discord: FakeDiscord,
+    fake_openai: FakeOpenAI,
+    models: dict[str, str],
+    retired: dict[str, str],
+    expected: str,
+) -> None:
+    fake_openai.models.update(retired)
+    code, stderr = await run_to_exit(start_up_env(fake_discord, fake_openai, **models), tmp_path)
+    assert code == 2
+    (line,) = stderr.strip().splitlines()
+    assert line.startswith(expected)
+    assert "gpt-image-1-mini" not in line.partition("active image models")[2], "only active ones are suggested"
+    assert fake_discord.session_count == 0, "stopped before connecting to Discord"
+
+
+async def test_a_refused_key_stops_start_up_with_one_line(
+    tmp_path: Path, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.accepted_key = "sk-another-one"
+    code, stderr = await run_to_exit(start_up_env(fake_discord, fake_openai), tmp_path)
+    assert code == 2
+    assert stderr.strip().splitlines() == ["Configuration error: OPENAI_API_KEY: the endpoint refused this key (401)"]
+    assert "sk-the-real-one" not in stderr
+
+
+async def test_an_unreachable_openai_endpoint_is_one_line(
+    tmp_path: Path, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    endpoint = f"http://127.0.0.1:{closed_port()}/v1"
+    code, stderr = await run_to_exit(start_up_env(fake_discord, fake_openai, OPENAI_BASE_URL=endpoint), tmp_path)
+    assert code == 1
+    assert stderr.strip().splitlines() == [
+        f"Start-up error: could not reach the image endpoint at {endpoint} (OPENAI_BASE_URL): connection refused"
+    ]
+
+
+async def test_an_unreachable_discord_is_one_line(
+    tmp_path: Path, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    discord_api = f"http://127.0.0.1:{closed_port()}/api/v10"
+    env = start_up_env(fake_discord, fake_openai, DISCORD_API_BASE_URL=discord_api)
+    code, stderr = await run_to_exit(env, tmp_path)
+    assert code == 1
+    assert stderr.strip().splitlines()[-1] == (
+        f"Start-up error: could not reach Discord at {discord_api} (DISCORD_API_BASE_URL): connection refused"
+    )
+    assert "Traceback" not in stderr

@@ -6,6 +6,7 @@ shown to server admins. An endpoint without the route (many proxies) gets one wa
 """
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -184,8 +185,9 @@ def reason(exc: BaseException) -> str:
         chain.append(cause)
         cause = cause.__cause__ or cause.__context__
     for cause in chain:
-        if isinstance(cause, OSError) and not isinstance(cause, TimeoutError) and cause.strerror:
-            return cause.strerror.lower()
+        if isinstance(cause, OSError) and not isinstance(cause, TimeoutError) and (cause.errno or cause.strerror):
+            # asyncio words a refusal "Connect call failed (...)"; the errno says it plainly. DNS errnos are negative.
+            return (os.strerror(cause.errno) if cause.errno and cause.errno > 0 else str(cause.strerror)).lower()
     if any(isinstance(cause, TimeoutError | openai.APITimeoutError) for cause in chain):
         return "timed out"
     return str(exc) or type(exc).__name__
