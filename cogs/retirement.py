@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
 class RetirementCog(commands.Cog):
     """Checks the endpoint's model list daily (the start-up check is the first) and posts due notices."""
 

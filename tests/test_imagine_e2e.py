@@ -4,10 +4,10 @@ import re
 
 import pytest
 
+from bot.services.catalogue import DEFAULT_MODEL
 from tests.conftest import RunningBot, StartBot
 from tests.fakes.discord_server import FakeDiscord, FakeUser
 from tests.fakes.openai_server import FakeOpenAI
-from bot.services.catalogue import DEFAULT_MODEL
 from tests.helpers import (
     ACK_DEADLINE_SECONDS,
     CHANNEL_MESSAGE,

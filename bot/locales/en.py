@@ -200,7 +200,9 @@ MESSAGES: dict[str, str] = {
     "settings.with_compression": "{format}, compression {compression}",
     "settings.retirements": "Shutting down",
     "settings.format_done": "Pictures in this server now come as {format}.",
-    "retirement.line": "**{model}** shuts down on {date} (in {days} days): the bot's operator must choose another model.",
+    "retirement.line": (
+        "**{model}** shuts down on {date} (in {days} days): the bot's operator must choose another model."
+    ),
     "retirement.title": "{model} is being retired",
     "retirement.body": (
         "OpenAI shuts down **{model}**, the image model this bot uses, on {date} (in {days} days). After that, "
