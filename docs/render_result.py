@@ -65,7 +65,7 @@ async def capture() -> FakeMessage:
             try:
                 await discord_fake.wait_for(lambda: discord_fake.session_count >= 1)
                 record = await discord_fake.invoke_slash(
-                    "imagine", {"prompt": PROMPT, "size": "landscape", "quality": "high"}, user=MEMBER
+                    "imagine", {"prompt": PROMPT, "aspect": "3:2", "quality": "high"}, user=MEMBER
                 )
                 await discord_fake.wait_for(lambda: is_result(record.original))
             finally:
