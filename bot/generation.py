@@ -32,6 +32,12 @@ def seconds_left(interaction: discord.Interaction) -> float:
     return (interaction.expires_at - discord.utils.utcnow()).total_seconds() - TOKEN_MARGIN_SECONDS
 
 
+def _file_extension(options: ImageOptions) -> str:
+    """The extension of the files a job's request comes back as (previews are in the format it asked for)."""
+    file_format = options.output_format or "png"
+    return "jpg" if file_format == "jpeg" else file_format
+
+
 @dataclass(frozen=True)
 class Job:
     """One request for pictures, wherever it came from."""
@@ -61,7 +67,7 @@ class Progress(Protocol):
 
     def queued(self, position: int) -> None: ...
     async def generating(self) -> None: ...
-    async def partial(self, preview: bytes, check: PreviewCheck) -> None: ...
+    async def partial(self, preview: bytes, check: PreviewCheck, *, extension: str = "png") -> None: ...
     async def close(self) -> None: ...
 
 
@@ -74,7 +80,7 @@ class SilentProgress:
     async def generating(self) -> None:
         """Nothing to show."""
 
-    async def partial(self, preview: bytes, check: PreviewCheck) -> None:
+    async def partial(self, preview: bytes, check: PreviewCheck, *, extension: str = "png") -> None:
         """Nothing to show, so nothing to check."""
 
     async def close(self) -> None:
@@ -204,7 +210,8 @@ class ImageJobRunner:
     async def _produce(self, job: Job, progress: Progress, job_id: int) -> Delivery:
         async def show_partial(partial: bytes) -> None:
             # A preview is public too: where the server checks pictures, an unchecked one is never shown.
-            await progress.partial(partial, lambda: self._output_allowed(job, partial))
+            extension = _file_extension(job.options)
+            await progress.partial(partial, lambda: self._output_allowed(job, partial, extension), extension=extension)
 
         try:
             result = await self.generator.generate(
@@ -229,13 +236,13 @@ class ImageJobRunner:
             job.member.guild_id, image.data, MIME_TYPES[image.extension], age_restricted=job.age_restricted
         )
 
-    async def _output_allowed(self, job: Job, partial: bytes) -> bool:
+    async def _output_allowed(self, job: Job, partial: bytes, extension: str) -> bool:
         """Whether a partial preview may be shown: never if the check fails or is unavailable."""
         if not (await self._moderation.settings(job.member.guild_id)).output_check:
             return True
         try:
             verdict = await self._moderation.check_output(
-                job.member.guild_id, partial, "image/png", age_restricted=job.age_restricted
+                job.member.guild_id, partial, MIME_TYPES[extension], age_restricted=job.age_restricted
             )
         except BotError:
             return False

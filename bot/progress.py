@@ -15,7 +15,7 @@ from bot.texts import text
 
 log = logging.getLogger(__name__)
 
-PREVIEW_NAME = "preview.png"
+PREVIEW_STEM = "preview"
 
 
 # A state waiting to be shown: built only when it is, since a queue reports positions far more often than shown.
@@ -28,6 +28,7 @@ class _Pending:
     preview: bytes | None = None
     check: PreviewCheck | None = None
     in_line: bool = False
+    extension: str = "png"
 
 
 class InteractionProgress:
@@ -65,10 +66,11 @@ class InteractionProgress:
         elif self._pending is not None and self._pending.in_line:
             self._pending = None
 
-    async def partial(self, preview: bytes, check: PreviewCheck) -> None:
-        """A partial preview, shown only if ``check`` allows it when its turn comes: a preview that a newer state
-        or the result replaces first is never checked, which saves a moderation call per job under load."""
-        self._show(_Pending(_preview_embed, preview, check))
+    async def partial(self, preview: bytes, check: PreviewCheck, *, extension: str = "png") -> None:
+        """A partial preview (a file of type ``extension``), shown only if ``check`` allows it when its turn comes:
+        a preview that a newer state or the result replaces first is never checked, which saves a moderation call
+        per job under load."""
+        self._show(_Pending(lambda: _preview_embed(extension), preview, check, extension=extension))
 
     async def close(self) -> None:
         """No more progress: drop what is waiting (a preview still being checked too) and let an edit already sent
@@ -112,7 +114,8 @@ class InteractionProgress:
             return
         if self._closed:  # the result came while the preview was being checked
             return
-        files = [discord.File(io.BytesIO(pending.preview), filename=PREVIEW_NAME)] if pending.preview else []
+        name = f"{PREVIEW_STEM}.{pending.extension}"
+        files = [discord.File(io.BytesIO(pending.preview), filename=name)] if pending.preview else []
         self._shown_in_line = self._shown_in_line or pending.in_line
         self._sending = True
         try:
@@ -138,7 +141,7 @@ def _embed(description: str) -> discord.Embed:
     return discord.Embed(description=description, colour=RESULT_COLOUR)
 
 
-def _preview_embed() -> discord.Embed:
+def _preview_embed(extension: str) -> discord.Embed:
     embed = _embed(text("progress.partial"))
-    embed.set_image(url=f"attachment://{PREVIEW_NAME}")
+    embed.set_image(url=f"attachment://{PREVIEW_STEM}.{extension}")
     return embed

@@ -162,3 +162,23 @@ async def test_an_endpoint_without_a_model_list_gets_one_warning_and_the_bot_run
     (warning,) = [r for r in caplog.records if r.name == "bot.services.retirement"]
     assert "does not list its models" in warning.getMessage()
     await wait_for_result(fake_discord, await imagine(fake_discord, "a lighthouse"))
+
+
+async def test_previews_come_and_are_checked_in_the_servers_format(
+    start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    await start_bot(PROGRESS_EDIT_INTERVAL="0")
+    await image_settings(fake_discord, "format", {"format": "webp"})
+    record = await imagine(fake_discord, "a lighthouse in a storm")
+    await wait_for_result(fake_discord, record)
+    assert fake_openai.image_requests[0].json["stream"] is True
+    edits = [r for r in fake_discord.requests if r.method == "PATCH" and record.token in r.path and r.files]
+    preview_urls = [
+        r.json["embeds"][0]["image"]["url"] for r in edits if r.json["embeds"][0].get("title") != "Imagined"
+    ]
+    assert preview_urls == ["attachment://preview.webp"]
+    checked = [
+        part["image_url"]["url"] for r in fake_openai.image_checks for part in r.json["input"] if "image_url" in part
+    ]
+    assert len(checked) == 2
+    assert all(url.startswith("data:image/webp;base64,") for url in checked), "the preview and the picture"

@@ -69,6 +69,7 @@ class RetirementWatch:
         self._key = key
         self.today = today
         self.upcoming: tuple[Retirement, ...] = ()
+        self._lists_models = True  # until the endpoint shows otherwise (one warning, not one a day)
 
     async def check_at_start(self) -> None:
         """Raise :class:`ConfigError` (a retired or unknown model, a refused key) or
@@ -83,6 +84,7 @@ class RetirementWatch:
             ) from None
         except openai.APIStatusError as exc:
             _log_unlisted(exc)
+            self._lists_models = False
             return
         active = sorted(name for name, shutdown in listed.items() if is_image_model(name) and not self._past(shutdown))
         for model in self._models:
@@ -98,6 +100,8 @@ class RetirementWatch:
 
     async def check_daily(self) -> None:
         """Look again; a failure only leaves the last answer standing (members' requests show the rest)."""
+        if not self._lists_models:
+            return
         try:
             listed = await self._listed()
         except openai.APIStatusError as exc:

@@ -1,0 +1,91 @@
+"""RetirementWatch against the fake OpenAI: the start-up verdict, and the daily look that follows."""
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import openai
+import pytest
+
+from bot.config import ConfigError, ServiceUnreachableError
+from bot.services.retirement import Retirement, RetirementWatch
+from storage.database import open_database
+from storage.model_notices import ModelNoticesRepository
+from tests.fakes.openai_server import FakeOpenAI
+
+TODAY = date(2026, 12, 2)
+MODEL = "gpt-image-2.5-flare"
+
+
+@pytest.fixture
+async def watch(tmp_path: Path, fake_openai: FakeOpenAI) -> AsyncIterator[RetirementWatch]:
+    async with (
+        open_database(tmp_path / "bot.db") as database,
+        openai.AsyncOpenAI(api_key="sk-test", base_url=fake_openai.base_url, max_retries=0) as client,
+    ):
+        yield RetirementWatch(
+            client, (MODEL,), ModelNoticesRepository(database), key="IMAGE_MODEL", today=lambda: TODAY
+        )
+
+
+async def test_a_shutdown_date_today_counts_as_shut_down(watch: RetirementWatch, fake_openai: FakeOpenAI) -> None:
+    fake_openai.models[MODEL] = TODAY.isoformat()
+    with pytest.raises(ConfigError) as caught:
+        await watch.check_at_start()
+    assert caught.value.key == "IMAGE_MODEL"
+    assert f"{MODEL} was shut down on 2026-12-02" in str(caught.value)
+    suggested = str(caught.value).partition("active image models: ")[2].split(", ")
+    assert MODEL not in suggested
+    assert "gpt-image-2.6-flare" in suggested
+
+
+async def test_the_daily_look_picks_up_a_new_date_and_a_model_gone(
+    watch: RetirementWatch, fake_openai: FakeOpenAI, caplog: pytest.LogCaptureFixture
+) -> None:
+    await watch.check_at_start()
+    assert watch.upcoming == ()
+    fake_openai.models[MODEL] = "2027-01-01"
+    with caplog.at_level(logging.WARNING, logger="bot.services.retirement"):
+        await watch.check_daily()
+    assert watch.upcoming == (Retirement(MODEL, date(2027, 1, 1)),)
+    assert "on 2027-01-01, in 30 day(s)" in caplog.text
+    del fake_openai.models[MODEL]
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="bot.services.retirement"):
+        await watch.check_daily()
+    assert f"no longer serves IMAGE_MODEL '{MODEL}'" in caplog.text
+
+
+async def test_a_failed_daily_look_keeps_what_was_known(
+    watch: RetirementWatch, fake_openai: FakeOpenAI, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake_openai.models[MODEL] = "2026-12-20"
+    await watch.check_at_start()
+    await fake_openai.__aexit__()  # the endpoint goes away
+    with caplog.at_level(logging.WARNING, logger="bot.services.retirement"):
+        await watch.check_daily()
+    assert "Could not check the image models' shutdown dates today: connection refused" in caplog.text
+    assert watch.upcoming == (Retirement(MODEL, date(2026, 12, 20)),)
+
+
+async def test_an_endpoint_without_a_model_list_is_not_asked_again(
+    watch: RetirementWatch, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.serves_models = False
+    await watch.check_at_start()
+    await watch.check_daily()
+    assert len(fake_openai.model_requests) == 1
+
+
+async def test_unreachable_is_not_a_configuration_error(tmp_path: Path) -> None:
+    async with (
+        open_database(tmp_path / "bot.db") as database,
+        openai.AsyncOpenAI(api_key="sk-test", base_url="http://user:secret@127.0.0.1:9/v1", max_retries=0) as client,
+    ):
+        watch = RetirementWatch(client, (MODEL,), ModelNoticesRepository(database), key="IMAGE_MODEL")
+        with pytest.raises(ServiceUnreachableError) as caught:
+            await watch.check_at_start()
+    assert str(caught.value) == (
+        "could not reach the image endpoint at http://127.0.0.1:9/v1 (OPENAI_BASE_URL): connection refused"
+    )
