@@ -1,7 +1,7 @@
 """``/imagine``: built from the catalogue at start-up, so it offers what the configured models take; validates the
 options, then hands over to the public job path (moderation, quota, queue, result)."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -95,13 +95,15 @@ def imagine_command(catalogue: ModelCatalogue) -> app_commands.Command[Any, ...,
         "quality": [Choice(name=QUALITY_NAMES[q], value=q) for q in catalogue.qualities() or QUALITY_NAMES],
         "background": [Choice(name=BACKGROUND_NAMES[b], value=b.value) for b in Background],
     }
-    callback = imagine_on_default
+    callback: Callable[..., Coroutine[Any, Any, None]] = imagine_on_default
     if len(catalogue.names) > 1:
         choices["model"] = [Choice(name=verbatim(name), value=name) for name in catalogue.names]
         callback = imagine
     descriptions = {name: DESCRIPTIONS[name] for name in choices.keys() | {"prompt", "count"}}
     callback = app_commands.describe(**descriptions)(app_commands.choices(**choices)(callback))
-    command = app_commands.command(name="imagine", description="Turn a text prompt into a picture")(callback)
+    command: app_commands.Command[Any, ..., None] = app_commands.command(
+        name="imagine", description="Turn a text prompt into a picture"
+    )(callback)
     return app_commands.guild_only()(command)
 
 
