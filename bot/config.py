@@ -5,7 +5,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from dotenv import load_dotenv
 
@@ -14,6 +14,8 @@ from bot.services.catalogue import DEFAULT_MODEL
 DISCORD_API_DEFAULT = "https://discord.com/api/v10"
 DATABASE_URL_DEFAULT = "sqlite:///data/bot.db"
 PROVIDER_MODERATION_LEVELS = ("auto", "low")
+MAX_MODELS = 25
+MAX_MODEL_NAME = 100
 
 T = TypeVar("T")
 
@@ -33,6 +35,12 @@ class ServiceUnreachableError(RuntimeError):
     def __init__(self, service: str, key: str, reason: str) -> None:
         super().__init__(f"could not reach {service} ({key}): {reason}")
         self.key = key
+
+
+def without_credentials(url: str) -> str:
+    """``url`` without any user and password it carries, to print."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])).rstrip("/")
 
 
 class Secret:
@@ -90,6 +98,11 @@ def _image_models(env: Mapping[str, str]) -> tuple[tuple[str, ...], str]:
     models = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
     if not models or any(any(ch.isspace() for ch in model) for model in models):
         raise ConfigError("IMAGE_MODELS", "must be comma-separated model names, the default first")
+    # Discord's limits for a command option's choices.
+    if len(models) > MAX_MODELS or any(len(model) > MAX_MODEL_NAME for model in models):
+        raise ConfigError(
+            "IMAGE_MODELS", f"may name at most {MAX_MODELS} models of at most {MAX_MODEL_NAME} characters"
+        )
     if single and single != models[0]:
         raise ConfigError("IMAGE_MODEL", f"conflicts with IMAGE_MODELS, whose first model ({models[0]}) is the default")
     return models, "IMAGE_MODELS"

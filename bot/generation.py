@@ -3,7 +3,7 @@
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import discord
@@ -53,9 +53,10 @@ class Job:
     deadline_seconds: float
     approved_by: int | None = None  # a moderator who approved this job on appeal
 
-    def options_record(self) -> dict[str, object]:
-        """The member's choices as kept with a refusal, so an approved appeal can ask again."""
-        return self.request.record()
+    def request_record(self) -> dict[str, object]:
+        """The member's choices and the model that served them, as kept with a result or a refusal, so that Reroll
+        or an approved appeal asks again on the same model while it is offered."""
+        return replace(self.request, model=self.options.model).record()
 
 
 # Whether a partial preview may be shown; called only when it is about to be.
@@ -196,7 +197,7 @@ class ImageJobRunner:
             user_id=job.member.user_id,
             verdict=verdict,
             prompt=job.prompt,
-            options=job.options_record(),
+            options=job.request_record(),
             approved=job.approved_by is not None,
         )
         refusal = await self._moderation.refusal(error.refusal_id or 0)

@@ -14,7 +14,7 @@ import openai
 
 from bot.client import ImagineBot, Services
 from bot.command_sync import sync_commands_if_changed
-from bot.config import ServiceUnreachableError, Settings
+from bot.config import ServiceUnreachableError, Settings, without_credentials
 from bot.early_acks import USER_AGENT, EarlyAcknowledger
 from bot.generation import ImageJobRunner
 from bot.health import heartbeat_path
@@ -159,15 +159,15 @@ async def serve(
 
 
 async def _log_in(bot: ImagineBot, settings: Settings) -> None:
-    """Log in to Discord; an unreachable Discord is one clear error (a rejected token raises LoginFailure)."""
+    """Log in to Discord; a Discord that cannot be reached, or that answers with an error, is one clear error (a
+    rejected token raises LoginFailure)."""
+    where = f"Discord at {without_credentials(settings.discord_api_base_url)}"
     try:
         async with asyncio.timeout(DISCORD_LOGIN_TIMEOUT_SECONDS):
             await bot.login(settings.discord_token.reveal())
-    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-        where = f"Discord at {settings.discord_api_base_url}"
+    except (aiohttp.ClientError, TimeoutError) as exc:
         raise ServiceUnreachableError(where, "DISCORD_API_BASE_URL", reason(exc)) from None
-    except discord.DiscordServerError as exc:
-        where = f"Discord at {settings.discord_api_base_url}"
+    except discord.HTTPException as exc:
         raise ServiceUnreachableError(where, "DISCORD_API_BASE_URL", f"it answered {exc.status}") from None
 
 

@@ -150,13 +150,17 @@ class AppealDecisionButton(
             return text("appeal.approved_failed_dm", guild=guild.name if guild else "", reason="the channel is gone")
         services = services_of(interaction)
         request = ImageRequest.from_record(refusal.options)
+        try:  # the models may have changed since the refusal: it is asked again on today's
+            options = await services.images.plan(guild.id, refusal.prompt, request)
+        except BotError as exc:
+            return text("appeal.approved_failed_dm", guild=guild.name, reason=error_text(exc))
         job = Job(
             guild=guild,
             member=await _member_ref(guild, refusal.user_id),
             channel_id=refusal.channel_id,
             prompt=refusal.prompt,
             request=request,
-            options=await services.images.plan(guild.id, refusal.prompt, request),
+            options=options,
             age_restricted=bool(getattr(channel, "is_nsfw", lambda: False)()),
             upload_limit=guild.filesize_limit,
             deadline_seconds=seconds_left(interaction),

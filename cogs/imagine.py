@@ -1,7 +1,8 @@
 """``/imagine``: built from the catalogue at start-up, so it offers what the configured models take; validates the
 options, then hands over to the public job path (moderation, quota, queue, result)."""
 
-from collections.abc import Callable, Coroutine, Mapping
+import inspect
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -41,7 +42,6 @@ DESCRIPTIONS = {
     "model": "Which image model makes it",
 }
 Prompt = app_commands.Range[str, 1, 4000]
-Count = app_commands.Range[int, 1, 4]
 
 
 def request_from(
@@ -62,49 +62,46 @@ def request_from(
 
 
 def imagine_command(catalogue: ModelCatalogue) -> app_commands.Command[Any, ..., None]:
-    """The ``/imagine`` command for these models: a ``model`` option only where there is a choice."""
+    """The ``/imagine`` command for these models: only the options, and the choices, that one of them can honour
+    (no ``model`` option for one model; only a prompt for a model the catalogue does not know)."""
 
-    async def imagine(
-        interaction: discord.Interaction,
-        *,
-        prompt: Prompt,
-        aspect: str = Aspect.SQUARE.value,
-        quality: str | None = None,
-        count: Count = 1,
-        background: str = Background.AUTO.value,
-        model: str = "",
-    ) -> None:
-        prompt, request = request_from(
-            catalogue, prompt, aspect=aspect, quality=quality, count=count, background=background, model=model
-        )
+    async def imagine(interaction: discord.Interaction, **options: Any) -> None:
+        prompt, request = request_from(catalogue, **options)
         await run_public_job(interaction, prompt, request)
 
-    async def imagine_on_default(
-        interaction: discord.Interaction,
-        *,
-        prompt: Prompt,
-        aspect: str = Aspect.SQUARE.value,
-        quality: str | None = None,
-        count: Count = 1,
-        background: str = Background.AUTO.value,
-    ) -> None:
-        await imagine(interaction, prompt=prompt, aspect=aspect, quality=quality, count=count, background=background)
-
-    choices: dict[str, list[Choice[str]]] = {
-        "aspect": [Choice(name=ASPECT_NAMES[a], value=a.value) for a in catalogue.aspects()],
-        "quality": [Choice(name=QUALITY_NAMES[q], value=q) for q in catalogue.qualities() or QUALITY_NAMES],
-        "background": [Choice(name=BACKGROUND_NAMES[b], value=b.value) for b in Background],
-    }
-    callback: Callable[..., Coroutine[Any, Any, None]] = imagine_on_default
+    choices: dict[str, list[Choice[str]]] = {}
+    parameters = [_option("prompt", Prompt)]
+    if len(aspects := catalogue.aspects()) > 1:
+        choices["aspect"] = [Choice(name=ASPECT_NAMES[a], value=a.value) for a in aspects]
+        parameters.append(_option("aspect", str, Aspect.SQUARE.value))
+    if qualities := catalogue.qualities():
+        choices["quality"] = [Choice(name=QUALITY_NAMES[q], value=q) for q in qualities]
+        parameters.append(_option("quality", str | None, None))
+    if (most := catalogue.max_count()) > 1:
+        parameters.append(_option("count", app_commands.Range[int, 1, most], 1))
+    if backgrounds := catalogue.backgrounds():
+        choices["background"] = [
+            Choice(name=BACKGROUND_NAMES[b], value=b.value) for b in (Background.AUTO, *backgrounds)
+        ]
+        parameters.append(_option("background", str, Background.AUTO.value))
     if len(catalogue.names) > 1:
         choices["model"] = [Choice(name=verbatim(name), value=name) for name in catalogue.names]
-        callback = imagine
-    descriptions = {name: DESCRIPTIONS[name] for name in choices.keys() | {"prompt", "count"}}
-    callback = app_commands.describe(**descriptions)(app_commands.choices(**choices)(callback))
+        parameters.append(_option("model", str, ""))
+    # discord.py reads a command's options from its callback's signature (inspect.signature), which honours
+    # __signature__: one callback serves every combination of options.
+    interaction = inspect.Parameter(
+        "interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction
+    )
+    imagine.__signature__ = inspect.Signature([interaction, *parameters])  # type: ignore[attr-defined]
+    described = app_commands.describe(**{p.name: DESCRIPTIONS[p.name] for p in parameters})
     command: app_commands.Command[Any, ..., None] = app_commands.command(
         name="imagine", description="Turn a text prompt into a picture"
-    )(callback)
+    )(described(app_commands.choices(**choices)(imagine)))
     return app_commands.guild_only()(command)
+
+
+def _option(name: str, annotation: object, default: object = inspect.Parameter.empty) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
 
 
 def makes_public_job(catalogue: ModelCatalogue) -> Callable[[Mapping[str, Any]], bool]:

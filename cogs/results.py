@@ -86,7 +86,7 @@ async def run_public_job(interaction: discord.Interaction, prompt: str, request:
         )
         recorded = None
         if message_id is not None:  # queued before the edit goes out: a button press can only come after it
-            recorded = _remember(services, interaction, (delivery.job_id, message_id), prompt, request)
+            recorded = _remember(services, interaction, (delivery.job_id, message_id), prompt, job)
         try:
             message = await interaction.edit_original_response(
                 embeds=embeds, attachments=files, view=result_view(delivery.job_id, len(files))
@@ -101,12 +101,13 @@ async def run_public_job(interaction: discord.Interaction, prompt: str, request:
             if recorded is not None:
                 await recorded
         if message_id is None:
-            await _remember(services, interaction, (delivery.job_id, message.id), prompt, request)
+            await _remember(services, interaction, (delivery.job_id, message.id), prompt, job)
 
     try:
         options = await services.images.plan(interaction.guild_id or 0, prompt, request)
+        job = interaction_job(interaction, prompt, request, options)
         await services.runner.run(
-            interaction_job(interaction, prompt, request, options),
+            job,
             post,
             jobs=services.jobs,
             progress=InteractionProgress(
@@ -129,7 +130,7 @@ async def _settled(placeholder: "asyncio.Future[int | None]") -> None:
 
 
 def _remember(
-    services: Services, interaction: discord.Interaction, posted: tuple[int, int], prompt: str, request: ImageRequest
+    services: Services, interaction: discord.Interaction, posted: tuple[int, int], prompt: str, job: Job
 ) -> Awaitable[None]:
     """Queue the result's record now; the returned awaitable waits for its commit and logs a failure."""
     job_id, message_id = posted
@@ -141,7 +142,7 @@ def _remember(
             message_id=message_id,
             user_id=interaction.user.id,
             prompt=prompt,
-            options=request.record(),
+            options=job.request_record(),
             now=int(time.time()),
         )
     except Exception as exc:  # refused outright (the database is closing): logged like a failed commit
@@ -202,7 +203,9 @@ class ResultButton(
                 request = ImageRequest.from_record(result.options)
                 await interaction.response.send_modal(EditPromptModal(result.prompt, request))
             else:
-                await run_public_job(interaction, result.prompt, ImageRequest.from_record(result.options))
+                request = ImageRequest.from_record(result.options)
+                services_of(interaction).images.catalogue.resolve(result.prompt, request)  # privately, if at all
+                await run_public_job(interaction, result.prompt, request)
         except Exception as exc:
             await explain(interaction, exc)
 

@@ -86,6 +86,8 @@ def test_every_key_is_parsed() -> None:
         ({"IMAGE_MODELS": "gpt-image-2, gpt image 2"}, "IMAGE_MODELS"),
         ({"IMAGE_MODELS": "gpt-image-2", "IMAGE_MODEL": "gpt-image-2.5-flare"}, "IMAGE_MODEL"),
         ({"PROVIDER_MODERATION": "off"}, "PROVIDER_MODERATION"),
+        ({"IMAGE_MODELS": ",".join(f"model-{n}" for n in range(26))}, "IMAGE_MODELS"),
+        ({"IMAGE_MODELS": "m" * 101}, "IMAGE_MODELS"),
     ],
 )
 def test_bad_values_name_their_key(overrides: dict[str, str], key: str) -> None:

@@ -159,8 +159,12 @@ async def test_an_image_over_the_guild_upload_limit_is_reencoded_to_fit(
 @pytest.mark.parametrize(
     ("env", "options", "expected"),
     [
-        ({"IMAGE_MODEL": PROXY_MODEL}, {"count": 2}, "at most 1 image"),
-        ({"IMAGE_MODEL": "gpt-image-2"}, {"background": "transparent"}, "cannot make transparent backgrounds"),
+        ({"IMAGE_MODELS": f"{PROXY_MODEL},gpt-image-2"}, {"count": 2}, "at most 1 image"),
+        (
+            {"IMAGE_MODELS": TWO_MODELS},
+            {"model": "gpt-image-2", "background": "transparent"},
+            "cannot make transparent backgrounds",
+        ),
         ({"IMAGE_MODELS": TWO_MODELS}, {"model": "gpt-image-2", "quality": "max"}, "quality low, medium, high"),
         ({"IMAGE_MODELS": f"{PROXY_MODEL},gpt-image-2"}, {"aspect": "16:9"}, "only makes 1:1 pictures"),
     ],
@@ -186,11 +190,27 @@ async def test_a_bad_combination_is_refused_privately_before_any_upstream_call(
 
 
 @pytest.mark.parametrize(
-    ("models", "aspects", "qualities"),
+    ("models", "offered"),
     [
-        ("gpt-image-2.6-flare", ["1:1", "3:2", "2:3"], ["low", "medium", "high", "xhigh", "max"]),
-        ("gpt-image-2", ["1:1", "3:2", "2:3", "16:9", "9:16"], ["low", "medium", "high"]),
-        (PROXY_MODEL, ["1:1"], ["low", "medium", "high", "xhigh", "max"]),
+        (
+            "gpt-image-2.6-flare",
+            {
+                "aspect": ["1:1", "3:2", "2:3"],
+                "quality": ["low", "medium", "high", "xhigh", "max"],
+                "count": [],
+                "background": ["auto", "transparent", "opaque"],
+            },
+        ),
+        (
+            "gpt-image-2",
+            {
+                "aspect": ["1:1", "3:2", "2:3", "16:9", "9:16"],
+                "quality": ["low", "medium", "high"],
+                "count": [],
+                "background": ["auto", "opaque"],
+            },
+        ),
+        (PROXY_MODEL, {}),
     ],
 )
 async def test_imagine_offers_what_the_models_make(
@@ -198,17 +218,14 @@ async def test_imagine_offers_what_the_models_make(
     fake_discord: FakeDiscord,
     fake_openai: FakeOpenAI,
     models: str,
-    aspects: list[str],
-    qualities: list[str],
+    offered: dict[str, list[str]],
 ) -> None:
     fake_openai.models[PROXY_MODEL] = None
     await (await start_bot(IMAGE_MODELS=models)).stop()
     ((_, payload),) = fake_discord.command_registrations
     (command,) = [c for c in payload if c["name"] == "imagine"]
-    options = {option["name"]: option for option in command["options"]}
-    assert [c["value"] for c in options["aspect"]["choices"]] == aspects
-    assert [c["value"] for c in options["quality"]["choices"]] == qualities
-    assert "model" not in options, "one model: nothing to choose"
+    options = {option["name"]: [c["value"] for c in option.get("choices", [])] for option in command["options"]}
+    assert options == {"prompt": []} | offered, "one model: nothing to choose, and only what it takes"
 
 
 async def test_several_models_give_a_model_option_and_each_job_runs_on_its_own(

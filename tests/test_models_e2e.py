@@ -115,7 +115,8 @@ async def test_a_shutdown_ahead_is_logged_shown_to_admins_and_noticed_once_in_th
     admin_help = await fake_discord.invoke_slash("help", {}, user=MODERATOR, permissions=ADMIN)
     fields = fields_of((await wait_for_ephemeral_reply(fake_discord, admin_help)).embeds[0])
     assert (
-        f"**{DEFAULT_MODEL}** shuts down on {shutdown} (in 5 days)" in fields["Models shutting down (shown to admins)"]
+        f"**{DEFAULT_MODEL}** shuts down on {shutdown} (days left: 5)"
+        in fields["Models shutting down (shown to admins)"]
     )
     member_help = await fake_discord.invoke_slash("help", {}, user=MEMBER)
     assert "Models shutting down (shown to admins)" not in fields_of(
@@ -129,7 +130,7 @@ async def test_a_shutdown_ahead_is_logged_shown_to_admins_and_noticed_once_in_th
     title = f"{DEFAULT_MODEL} is being retired"
     await fake_discord.wait_for(lambda: any(p.embeds[0]["title"] == title for p in modlog_posts(fake_discord)))
     (notice,) = [p for p in modlog_posts(fake_discord) if p.embeds[0]["title"] == title]
-    assert f"on {shutdown} (in 5 days)" in notice.embeds[0]["description"]
+    assert f"on {shutdown} (days left: 5)" in notice.embeds[0]["description"]
 
 
 async def test_each_notice_is_posted_once_and_a_failed_post_is_tried_again(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from tests.conftest import StartBot
 from tests.fakes.discord_server import FakeDiscord
@@ -21,7 +22,7 @@ PROCESS_TIMEOUT = 30.0
 
 def clean_env(extra: dict[str, str]) -> dict[str, str]:
     """The inherited environment minus every bot setting, plus ``extra``."""
-    keys = ("DISCORD_", "OPENAI_", "DATABASE_URL", "IMAGE_", "COMMAND_GUILD_IDS", "LOG_LEVEL")
+    keys = ("DISCORD_", "OPENAI_", "DATABASE_URL", "IMAGE_", "COMMAND_GUILD_IDS", "LOG_LEVEL", "PROVIDER_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(keys)}
     return env | {"PYTHONPATH": str(REPO)} | extra
 
@@ -218,5 +219,30 @@ async def test_an_unreachable_discord_is_one_line(
     assert code == 1
     assert stderr.strip().splitlines()[-1] == (
         f"Start-up error: could not reach Discord at {discord_api} (DISCORD_API_BASE_URL): connection refused"
+    )
+    assert "Traceback" not in stderr
+
+
+async def test_a_discord_url_that_is_not_discords_api_is_one_line(
+    tmp_path: Path, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    async def not_found(_request: web.Request) -> web.Response:
+        return web.json_response({"message": "404: Not Found", "code": 0}, status=404)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", not_found)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    discord_api = f"http://127.0.0.1:{runner.addresses[0][1]}/not-the-api"
+    try:
+        code, stderr = await run_to_exit(
+            start_up_env(fake_discord, fake_openai, DISCORD_API_BASE_URL=discord_api), tmp_path
+        )
+    finally:
+        await runner.cleanup()
+    assert code == 1
+    assert stderr.strip().splitlines()[-1] == (
+        f"Start-up error: could not reach Discord at {discord_api} (DISCORD_API_BASE_URL): it answered 404"
     )
     assert "Traceback" not in stderr

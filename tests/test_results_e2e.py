@@ -4,6 +4,8 @@ from tests.conftest import RunningBot, StartBot
 from tests.fakes.discord_server import FakeDiscord, FakeMessage, FakeUser
 from tests.fakes.openai_server import FakeOpenAI
 from tests.helpers import (
+    CHANNEL_MESSAGE,
+    EPHEMERAL,
     MEMBER,
     decoded,
     fields_of,
@@ -47,6 +49,32 @@ async def test_reroll_after_a_restart_runs_the_same_prompt_as_a_new_charged_job(
     second = fake_openai.image_requests[1].json
     assert (second["prompt"], second["size"]) == ("a red fox", "1536x1024")
     assert len(fake_openai.moderation_requests) >= 3, "the reroll went through moderation again"
+
+
+async def test_reroll_keeps_the_results_model_while_it_is_offered_and_explains_privately_otherwise(
+    start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    bot = await start_bot(IMAGE_MODELS="gpt-image-2.5-flare,gpt-image-2")
+    on_default = await result_of(fake_discord, "a red fox", quality="max")  # no model chosen: the default made it
+    chosen = await result_of(fake_discord, "a wide harbour", model="gpt-image-2", aspect="16:9")
+    await bot.stop()
+    await start_bot(IMAGE_MODELS="gpt-image-2,gpt-image-2.6-flare")  # the old default is no longer offered
+
+    reroll = await fake_discord.invoke_component(buttons(chosen)["Reroll"], chosen, user=OTHER)
+    await fake_discord.wait_for(lambda: is_result(reroll.original))
+    assert (fake_openai.image_requests[-1].json["model"], fake_openai.image_requests[-1].json["size"]) == (
+        "gpt-image-2",
+        "1536x864",
+    )
+    # The other picture is asked of today's default, which has no "max" quality: said privately, and nothing shown.
+    again = await fake_discord.invoke_component(buttons(on_default)["Reroll"], on_default, user=OTHER)
+    await fake_discord.wait_for(lambda: bool(again.callbacks))
+    (answer,) = again.callbacks
+    assert answer.type == CHANNEL_MESSAGE
+    assert answer.data is not None
+    assert answer.data["flags"] & EPHEMERAL
+    assert "gpt-image-2 supports quality low, medium, high" in answer.data["content"]
+    assert len(fake_openai.image_requests) == 3
 
 
 async def test_edit_opens_a_prefilled_modal_and_runs_the_edited_prompt(

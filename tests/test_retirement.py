@@ -1,12 +1,14 @@
 """RetirementWatch against the fake OpenAI: the start-up verdict, and the daily look that follows."""
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 
 import openai
 import pytest
+from aiohttp import web
 
 from bot.config import ConfigError, ServiceUnreachableError
 from bot.services.retirement import Retirement, RetirementWatch
@@ -89,3 +91,93 @@ async def test_unreachable_is_not_a_configuration_error(tmp_path: Path) -> None:
     assert str(caught.value) == (
         "could not reach the image endpoint at http://127.0.0.1:9/v1 (OPENAI_BASE_URL): connection refused"
     )
+
+
+@asynccontextmanager
+async def models_answered_by(handler: Callable[[web.Request], Awaitable[web.Response]]) -> AsyncIterator[str]:
+    """A server of the test's own answering ``GET /v1/models`` with ``handler``; yields its base URL."""
+    app = web.Application()
+    app.router.add_get("/v1/models", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
+    finally:
+        await runner.cleanup()
+
+
+@asynccontextmanager
+async def watch_of(base_url: str, tmp_path: Path) -> AsyncIterator[RetirementWatch]:
+    async with (
+        open_database(tmp_path / "bot.db") as database,
+        openai.AsyncOpenAI(api_key="sk-test", base_url=base_url, max_retries=0) as client,
+    ):
+        yield RetirementWatch(
+            client, (MODEL,), ModelNoticesRepository(database), key="IMAGE_MODEL", today=lambda: TODAY
+        )
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        web.Response(text="<html>proxy dashboard</html>", content_type="text/html"),
+        web.json_response(
+            {
+                "object": "list",
+                "data": [{"id": MODEL, "object": "model", "created": 1, "owned_by": "x", "shutdown_date": 20270101}],
+            }
+        ),
+    ],
+    ids=["an HTML page", "a date that is a number"],
+)
+async def test_a_model_list_that_cannot_be_read_is_a_warning_not_a_crash(
+    tmp_path: Path, answer: web.Response, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def handler(_request: web.Request) -> web.Response:
+        return answer
+
+    async with models_answered_by(handler) as base_url, watch_of(base_url, tmp_path) as watch:
+        with caplog.at_level(logging.WARNING, logger="bot.services.retirement"):
+            await watch.check_at_start()
+    assert watch.upcoming == ()
+    (warning,) = caplog.records
+    assert "could not be read" in warning.getMessage() or "unknown form" in warning.getMessage()
+
+
+async def test_a_passing_server_error_at_start_leaves_the_daily_look_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    answers = [
+        web.json_response(
+            {"error": {"message": "busy", "type": "server_error", "param": None, "code": None}}, status=503
+        ),
+        web.json_response(
+            {
+                "object": "list",
+                "data": [
+                    {"id": MODEL, "object": "model", "created": 1, "owned_by": "x", "shutdown_date": "2026-12-09"}
+                ],
+            }
+        ),
+    ]
+
+    async def handler(_request: web.Request) -> web.Response:
+        return answers.pop(0)
+
+    async with models_answered_by(handler) as base_url, watch_of(base_url, tmp_path) as watch:
+        with caplog.at_level(logging.WARNING, logger="bot.services.retirement"):
+            await watch.check_at_start()
+            assert "Could not list the endpoint's models (503); trying again tomorrow" in caplog.text
+            await watch.check_daily()
+    assert watch.upcoming == (Retirement(MODEL, date(2026, 12, 9)),)
+
+
+async def test_a_shutdown_passing_while_the_bot_runs_leaves_the_admins_lines(
+    watch: RetirementWatch, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.models[MODEL] = "2026-12-20"
+    await watch.check_at_start()
+    assert watch.upcoming == (Retirement(MODEL, date(2026, 12, 20)),)
+    watch.today = lambda: date(2026, 12, 20)  # no successful look since
+    assert watch.upcoming == ()

@@ -201,11 +201,11 @@ MESSAGES: dict[str, str] = {
     "settings.retirements": "Shutting down",
     "settings.format_done": "Pictures in this server now come as {format}.",
     "retirement.line": (
-        "**{model}** shuts down on {date} (in {days} days): the bot's operator must choose another model."
+        "**{model}** shuts down on {date} (days left: {days}): the bot's operator must choose another model."
     ),
     "retirement.title": "{model} is being retired",
     "retirement.body": (
-        "OpenAI shuts down **{model}**, the image model this bot uses, on {date} (in {days} days). After that, "
-        "/imagine fails until the bot's operator sets IMAGE_MODEL (or IMAGE_MODELS) to another model."
+        "OpenAI shuts down **{model}**, an image model this bot offers, on {date} (days left: {days}). After that, "
+        "pictures asked of it fail until the bot's operator takes it out of IMAGE_MODEL (or IMAGE_MODELS)."
     ),
 }

@@ -186,7 +186,7 @@ MESSAGES: dict[str, str] = {
     "settings.format_done": "本服务器的图片今后使用 {format} 格式。",
     "retirement.line": "**{model}** 将于 {date} 停用（还有 {days} 天）：机器人的运营者需要换用其他模型。",
     "retirement.title": "{model} 即将停用",
-    "retirement.body": "OpenAI 将于 {date}（还有 {days} 天）停用本机器人使用的图片模型 **{model}**。此后 /imagine 将无法使用，直到机器人的运营者把 IMAGE_MODEL（或 IMAGE_MODELS）改为其他模型。",
+    "retirement.body": "OpenAI 将于 {date}（还有 {days} 天）停用本机器人提供的图片模型 **{model}**。此后使用该模型的请求都会失败，直到机器人的运营者把它从 IMAGE_MODEL（或 IMAGE_MODELS）中移除。",
 }
 
 

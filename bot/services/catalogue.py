@@ -70,9 +70,8 @@ class SizeLimits:
         short_edge = round(long_edge / max(aspect.ratio, 1 / aspect.ratio) / self.step) * self.step
         width, height = (long_edge, short_edge) if aspect.ratio >= 1 else (short_edge, long_edge)
         pixels = width * height
-        if max(width, height) / min(width, height) > self.max_ratio or not (
-            self.min_pixels <= pixels <= self.max_pixels
-        ):
+        too_long = max(width, height) > self.max_edge or max(width, height) / min(width, height) > self.max_ratio
+        if too_long or not self.min_pixels <= pixels <= self.max_pixels:
             return None
         return f"{width}x{height}"
 
@@ -308,6 +307,10 @@ class ModelCatalogue:
     def qualities(self) -> list[str]:
         """The qualities at least one offered model takes, cheapest first."""
         return [q for q in _QUALITIES_EXTENDED if any(q in m.qualities for m in self.models.values())]
+
+    def max_count(self) -> int:
+        """The most pictures one request may ask for, on the most generous offered model."""
+        return max(m.max_count for m in self.models.values())
 
     def backgrounds(self) -> list[Background]:
         """The explicit backgrounds at least one offered model takes."""

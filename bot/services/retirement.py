@@ -12,11 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from http import HTTPStatus
-from urllib.parse import urlsplit, urlunsplit
 
 import openai
 
-from bot.config import ConfigError, ServiceUnreachableError
+from bot.config import ConfigError, ServiceUnreachableError, without_credentials
 from bot.services.catalogue import is_image_model
 from storage.model_notices import ModelNoticesRepository
 
@@ -68,8 +67,14 @@ class RetirementWatch:
         self._notices = notices
         self._key = key
         self.today = today
-        self.upcoming: tuple[Retirement, ...] = ()
-        self._lists_models = True  # until the endpoint shows otherwise (one warning, not one a day)
+        self._upcoming: tuple[Retirement, ...] = ()
+        self._lists_models = True  # until the endpoint shows it never will (one warning, not one a day)
+
+    @property
+    def upcoming(self) -> tuple[Retirement, ...]:
+        """The offered models with a shutdown date still ahead, as of the last successful look."""
+        today = self.today()
+        return tuple(retirement for retirement in self._upcoming if retirement.shutdown_date > today)
 
     async def check_at_start(self) -> None:
         """Raise :class:`ConfigError` (a retired or unknown model, a refused key) or
@@ -79,12 +84,9 @@ class RetirementWatch:
         except openai.AuthenticationError as exc:
             raise ConfigError("OPENAI_API_KEY", f"the endpoint refused this key ({exc.status_code})") from None
         except openai.APIConnectionError as exc:  # timeouts included
-            raise ServiceUnreachableError(
-                f"the image endpoint at {self._endpoint()}", "OPENAI_BASE_URL", reason(exc)
-            ) from None
-        except openai.APIStatusError as exc:
-            _log_unlisted(exc)
-            self._lists_models = False
+            endpoint = f"the image endpoint at {without_credentials(str(self._client.base_url))}"
+            raise ServiceUnreachableError(endpoint, "OPENAI_BASE_URL", reason(exc)) from None
+        if listed is None:
             return
         active = sorted(name for name, shutdown in listed.items() if is_image_model(name) and not self._past(shutdown))
         for model in self._models:
@@ -104,11 +106,10 @@ class RetirementWatch:
             return
         try:
             listed = await self._listed()
-        except openai.APIStatusError as exc:
-            _log_unlisted(exc)
-            return
         except openai.OpenAIError as exc:
             log.warning("Could not check the image models' shutdown dates today: %s", reason(exc))
+            return
+        if listed is None:
             return
         for model in self._models:
             if model not in listed or self._past(listed[model]):
@@ -131,7 +132,7 @@ class RetirementWatch:
 
     def _remember(self, listed: dict[str, date | None]) -> None:
         today = self.today()
-        self.upcoming = tuple(
+        self._upcoming = tuple(
             Retirement(model, shutdown)
             for model in self._models
             if (shutdown := listed.get(model)) is not None and shutdown > today
@@ -145,39 +146,52 @@ class RetirementWatch:
                 retirement.days_left(today),
             )
 
-    async def _listed(self) -> dict[str, date | None]:
+    async def _listed(self) -> dict[str, date | None] | None:
+        """The endpoint's models with their shutdown dates; ``None``, with a warning, where it gives no usable list.
+        A refused key and an unreachable endpoint are raised."""
         listed: dict[str, date | None] = {}
-        async for model in self._client.models.list(timeout=LIST_TIMEOUT_SECONDS):
-            listed[model.id] = _date(model.shutdown_date)
+        try:
+            async for model in self._client.models.list(timeout=LIST_TIMEOUT_SECONDS):
+                listed[model.id] = _date(model.shutdown_date)
+        except (openai.AuthenticationError, openai.APIConnectionError):
+            raise
+        except openai.APIStatusError as exc:
+            if exc.status_code == HTTPStatus.NOT_FOUND:
+                self._lists_models = False
+                log.warning(
+                    "The endpoint does not list its models (GET /models answered 404), so retired models cannot be "
+                    "noticed ahead: a retired model shows as members' requests failing"
+                )
+            elif exc.status_code == HTTPStatus.FORBIDDEN:
+                self._lists_models = False
+                log.warning(
+                    "This API key may not list models (403): give it read access to Models, so that "
+                    "retired models are noticed ahead"
+                )
+            else:
+                log.warning("Could not list the endpoint's models (%s); trying again tomorrow", exc.status_code)
+            return None
+        except Exception as exc:  # a proxy answering something else than a model list (an HTML page, say)
+            self._lists_models = False
+            log.warning(
+                "The endpoint's model list could not be read (%s): retired models cannot be noticed ahead",
+                type(exc).__name__,
+            )
+            return None
         return listed
 
     def _past(self, shutdown: date | None) -> bool:
         return shutdown is not None and shutdown <= self.today()
 
-    def _endpoint(self) -> str:
-        """The base URL without any credentials it may carry."""
-        parts = urlsplit(str(self._client.base_url))
-        return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])).rstrip("/")
 
-
-def _date(raw: str | None) -> date | None:
+def _date(raw: object) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        log.warning("Ignoring a shutdown date the endpoint sent in an unknown form: %r", raw[:40])
+        return date.fromisoformat(raw)  # type: ignore[arg-type] - the SDK does not check the field's type
+    except (TypeError, ValueError):
+        log.warning("Ignoring a shutdown date the endpoint sent in an unknown form: %s", repr(raw)[:40])
         return None
-
-
-def _log_unlisted(exc: openai.APIStatusError) -> None:
-    if exc.status_code == HTTPStatus.NOT_FOUND:
-        log.warning(
-            "The endpoint does not list its models (GET /models answered 404), so retired models cannot be "
-            "noticed ahead: a retired model shows as members' requests failing"
-        )
-    else:
-        log.warning("Could not list the endpoint's models (%s); shutdown dates cannot be checked", exc.status_code)
 
 
 def reason(exc: BaseException) -> str:
