@@ -150,12 +150,12 @@ async def quota_card(fake: FakeDiscord, user: FakeUser = MEMBER, roles: list[int
 
 @asynccontextmanager
 async def server_answering(
-    path: str, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    path: str, handler: Callable[[web.Request], Awaitable[web.StreamResponse]], *, method: str = "POST"
 ) -> AsyncIterator[str]:
-    """A server of the test's own on a free local port, answering POSTs to ``/v1/<path>``; yields its base URL, for a
-    failure or an answer the fakes do not stage."""
+    """A server of the test's own on a free local port, answering ``method`` (``*`` for any) to ``/v1/<path>``;
+    yields its base URL, for a failure or an answer the fakes do not stage."""
     app = web.Application()
-    app.router.add_post(f"/v1/{path}", handler)
+    app.router.add_route(method, f"/v1/{path}", handler)
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()

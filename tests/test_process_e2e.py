@@ -14,7 +14,7 @@ from aiohttp import web
 from tests.conftest import StartBot
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.openai_server import Failure, FakeOpenAI
-from tests.helpers import MEMBER, fields_of, imagine, wait_for_ephemeral_reply, wait_for_result
+from tests.helpers import MEMBER, fields_of, imagine, server_answering, wait_for_ephemeral_reply, wait_for_result
 
 REPO = Path(__file__).resolve().parents[1]
 PROCESS_TIMEOUT = 30.0
@@ -229,18 +229,9 @@ async def test_a_discord_url_that_is_not_discords_api_is_one_line(
     async def not_found(_request: web.Request) -> web.Response:
         return web.json_response({"message": "404: Not Found", "code": 0}, status=404)
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", not_found)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    discord_api = f"http://127.0.0.1:{runner.addresses[0][1]}/not-the-api"
-    try:
-        code, stderr = await run_to_exit(
-            start_up_env(fake_discord, fake_openai, DISCORD_API_BASE_URL=discord_api), tmp_path
-        )
-    finally:
-        await runner.cleanup()
+    async with server_answering("{tail:.*}", not_found, method="*") as discord_api:
+        env = start_up_env(fake_discord, fake_openai, DISCORD_API_BASE_URL=discord_api)
+        code, stderr = await run_to_exit(env, tmp_path)
     assert code == 1
     assert stderr.strip().splitlines()[-1] == (
         f"Start-up error: could not reach Discord at {discord_api} (DISCORD_API_BASE_URL): it answered 404"

@@ -1,7 +1,7 @@
 """RetirementWatch against the fake OpenAI: the start-up verdict, and the daily look that follows."""
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
@@ -15,6 +15,7 @@ from bot.services.retirement import Retirement, RetirementWatch
 from storage.database import open_database
 from storage.model_notices import ModelNoticesRepository
 from tests.fakes.openai_server import FakeOpenAI
+from tests.helpers import server_answering
 
 TODAY = date(2026, 12, 2)
 MODEL = "gpt-image-2.5-flare"
@@ -94,20 +95,6 @@ async def test_unreachable_is_not_a_configuration_error(tmp_path: Path) -> None:
 
 
 @asynccontextmanager
-async def models_answered_by(handler: Callable[[web.Request], Awaitable[web.Response]]) -> AsyncIterator[str]:
-    """A server of the test's own answering ``GET /v1/models`` with ``handler``; yields its base URL."""
-    app = web.Application()
-    app.router.add_get("/v1/models", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
-    finally:
-        await runner.cleanup()
-
-
-@asynccontextmanager
 async def watch_of(base_url: str, tmp_path: Path) -> AsyncIterator[RetirementWatch]:
     async with (
         open_database(tmp_path / "bot.db") as database,
@@ -137,7 +124,7 @@ async def test_a_model_list_that_cannot_be_read_is_a_warning_not_a_crash(
     async def handler(_request: web.Request) -> web.Response:
         return answer
 
-    async with models_answered_by(handler) as base_url, watch_of(base_url, tmp_path) as watch:
+    async with server_answering("models", handler, method="GET") as base_url, watch_of(base_url, tmp_path) as watch:
         with caplog.at_level(logging.WARNING, logger="bot.services.retirement"):
             await watch.check_at_start()
     assert watch.upcoming == ()
@@ -165,7 +152,7 @@ async def test_a_passing_server_error_at_start_leaves_the_daily_look_on(
     async def handler(_request: web.Request) -> web.Response:
         return answers.pop(0)
 
-    async with models_answered_by(handler) as base_url, watch_of(base_url, tmp_path) as watch:
+    async with server_answering("models", handler, method="GET") as base_url, watch_of(base_url, tmp_path) as watch:
         with caplog.at_level(logging.WARNING, logger="bot.services.retirement"):
             await watch.check_at_start()
             assert "Could not list the endpoint's models (503); trying again tomorrow" in caplog.text
