@@ -14,6 +14,7 @@ from bot.services.catalogue import DEFAULT_MODEL
 DISCORD_API_DEFAULT = "https://discord.com/api/v10"
 DATABASE_URL_DEFAULT = "sqlite:///data/bot.db"
 PROVIDER_MODERATION_LEVELS = ("auto", "low")
+QUOTA_USER_DAILY_DEFAULT: int | None = 10
 MAX_MODELS = 25
 MAX_MODEL_NAME = 100
 
@@ -216,7 +217,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         progress_edit_interval=_optional(env, "PROGRESS_EDIT_INTERVAL", _bounded(float, 0.0, 60.0), 1.5),
         openai_timeout=_optional(env, "OPENAI_TIMEOUT", _bounded(float, 0.1, 900.0), 120.0),
         openai_max_retries=_optional(env, "OPENAI_MAX_RETRIES", _bounded(int, 0, 10), 2),
-        quota_user_daily=_optional(env, "QUOTA_USER_DAILY", _daily_limit, 10),
+        quota_user_daily=_optional(env, "QUOTA_USER_DAILY", _daily_limit, QUOTA_USER_DAILY_DEFAULT),
         quota_guild_daily=_optional(env, "QUOTA_GUILD_DAILY", _daily_limit, None),
         store_prompts=_optional(env, "STORE_PROMPTS", _flag, False),
         moderation_fail_closed=_optional(env, "MODERATION_FAIL_CLOSED", _flag, True),

@@ -132,7 +132,7 @@ class EarlyAcknowledger:
         if data.get("type") != _APPLICATION_COMMAND or "guild_id" not in data:
             return None
         command = data.get("data") or {}
-        check = self._commands.get(command.get("name"))
+        check = self._commands.get(str(command.get("name")))
         if check is None or command.get("type", _CHAT_INPUT) != _CHAT_INPUT:
             return None
         if not check({option["name"]: option.get("value") for option in command.get("options", ())}):

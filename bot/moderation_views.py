@@ -1,5 +1,7 @@
 """Embeds for moderators: the blocklist, thresholds, strikes and a dry run of every layer."""
 
+from collections.abc import Sequence
+
 import discord
 
 from bot.embeds import safe_excerpt
@@ -18,7 +20,7 @@ def _lines(lines: list[str], empty: str = "none") -> str:
     return body if len(body) <= FIELD_LIMIT else body[: FIELD_LIMIT - 1] + "…"
 
 
-def blocklist_embed(own: list[tuple[str, str]], defaults: tuple[str, ...] | None) -> discord.Embed:
+def blocklist_embed(own: Sequence[tuple[str, str]], defaults: tuple[str, ...] | None) -> discord.Embed:
     """The server's entries, and the default list if it is on."""
     embed = discord.Embed(title=text("mod.blocklist_title"), colour=COLOUR)
     words = [f"`{safe_excerpt(pattern, 100)}`" + (" (regex)" if kind == "regex" else "") for kind, pattern in own]

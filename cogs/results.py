@@ -279,7 +279,8 @@ class EditPromptModal(discord.ui.Modal):
         services_of(interaction).images.catalogue.resolve(prompt, self._request)
         await run_public_job(interaction, prompt, self._request)
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+    # discord.py's Modal.on_error takes no item, unlike the BaseView method it overrides: mypy blames the override.
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
         """Explain, privately, like everywhere else."""
         await explain(interaction, error)
 

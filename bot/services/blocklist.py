@@ -75,7 +75,7 @@ def prepare_entry(pattern: str, kind: EntryKind) -> BlockEntry:
         for probe in _PROBES:
             compiled.search(probe, timeout=MATCH_TIMEOUT_SECONDS)
     except regex.error as exc:
-        raise InvalidSettingError(f"that is not a valid regular expression ({exc.msg})") from None
+        raise InvalidSettingError(f"that is not a valid regular expression ({exc})") from None
     except TimeoutError:
         raise InvalidSettingError("that pattern is too slow to match safely; simplify its repetitions") from None
     return BlockEntry(pattern, "regex")

@@ -26,7 +26,7 @@ class JobTracker:
         """The current job has delivered: shutdown waits for the rest of it (its bookkeeping) but never cuts it."""
         task = asyncio.current_task()
         if task in self._tasks:
-            self._protected.add(task)  # type: ignore[arg-type]
+            self._protected.add(task)
 
     @contextmanager
     def track(self) -> Iterator[None]:

@@ -156,9 +156,9 @@ class ModerationService:
         try:
             scores = await self._moderator.check_text(prompt)
         except ModerationUnavailableError as exc:
-            return DryRun(fold(prompt), found and found.entry.pattern, None, thresholds, (), str(exc))
+            return DryRun(fold(prompt), found.entry.pattern if found else None, None, thresholds, (), str(exc))
         blocked = blocked_categories(scores, thresholds)
-        return DryRun(fold(prompt), found and found.entry.pattern, scores, thresholds, blocked, None)
+        return DryRun(fold(prompt), found.entry.pattern if found else None, scores, thresholds, blocked, None)
 
     # -- refusals, strikes, suspensions --------------------------------------------------------------------------
 

@@ -203,6 +203,7 @@ class QuotaService:
             )
         )
         if isinstance(outcome, Refused):
+            scope: Literal["user", "server"]
             if outcome.blocked_by == "quota_user":
                 scope, limit, used = "user", limits.user_limit, outcome.usage.user_used
             else:

@@ -185,13 +185,16 @@ class RetirementWatch:
 
 
 def _date(raw: object) -> date | None:
+    """A shutdown date; the SDK does not check the field's type, so a proxy may send anything."""
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)  # type: ignore[arg-type] - the SDK does not check the field's type
-    except (TypeError, ValueError):
-        log.warning("Ignoring a shutdown date the endpoint sent in an unknown form: %s", repr(raw)[:40])
-        return None
+        if isinstance(raw, str):
+            return date.fromisoformat(raw)
+    except ValueError:
+        pass
+    log.warning("Ignoring a shutdown date the endpoint sent in an unknown form: %s", repr(raw)[:40])
+    return None
 
 
 def reason(exc: BaseException) -> str:
