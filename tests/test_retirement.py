@@ -57,7 +57,7 @@ async def test_the_daily_look_picks_up_a_new_date_and_a_model_gone(
     caplog.clear()
     with caplog.at_level(logging.ERROR, logger="bot.services.retirement"):
         await watch.check_daily()
-    assert f"no longer serves IMAGE_MODEL '{MODEL}'" in caplog.text
+    assert f"IMAGE_MODEL '{MODEL}' is not served by the endpoint: members' requests for it fail" in caplog.text
 
 
 async def test_a_failed_daily_look_keeps_what_was_known(

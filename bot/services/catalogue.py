@@ -8,7 +8,7 @@ and none of the GPT image options.
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
@@ -46,6 +46,8 @@ OUTPUT_FORMATS = ("png", "webp", "jpeg")
 TRANSPARENT_FORMATS = frozenset({"png", "webp"})
 # Discord shows at most 4 pictures comfortably in one message, so we cap n there even where the API allows 10.
 MAX_IMAGES_PER_REQUEST = 4
+QUALITIES = ("low", "medium", "high")
+QUALITIES_EXTENDED = (*QUALITIES, "xhigh", "max")
 # The sizes every GPT image model takes.
 STANDARD_SIZES = MappingProxyType(
     {Aspect.SQUARE: "1024x1024", Aspect.LANDSCAPE: "1536x1024", Aspect.PORTRAIT: "1024x1536"}
@@ -103,7 +105,7 @@ class ImageRequest:
         quality = record.get("quality")
         return cls(
             aspect=aspect,
-            quality=quality if quality in ("low", "medium", "high", "xhigh", "max") else None,
+            quality=quality if quality in QUALITIES_EXTENDED else None,
             count=int(record.get("count", 1)),
             background=Background(record.get("background", Background.AUTO.value)),
             model=record.get("model"),
@@ -184,42 +186,31 @@ class ModelCapabilities:
         if background == Background.TRANSPARENT and file_format not in TRANSPARENT_FORMATS:
             file_format = "webp"  # JPEG cannot be transparent; WebP keeps the server's small files
         compression = output.compression if file_format != "png" else None
-        return ImageOptions(self.name, size, request.quality, request.count, background, file_format, compression)
+        return replace(options, output_format=file_format, output_compression=compression)
 
 
 _GPT_IMAGE_2_FAMILY_SIZES = MappingProxyType(
     {aspect: size for aspect in Aspect if (size := SizeLimits().size_for(aspect)) is not None}
 )
-_QUALITIES = ("low", "medium", "high")
-_QUALITIES_EXTENDED = (*_QUALITIES, "xhigh", "max")
-
-
-def _gpt_image(
-    name: str,
-    *,
-    sizes: Mapping[Aspect, str],
-    qualities: tuple[str, ...],
-    streams: bool,
-    transparent: bool,
-) -> ModelCapabilities:
-    return ModelCapabilities(
-        name=name,
-        sizes=sizes,
-        qualities=qualities,
-        max_count=MAX_IMAGES_PER_REQUEST,
-        max_prompt_chars=32000,
-        streams=streams,
-        backgrounds=(Background.TRANSPARENT, Background.OPAQUE) if transparent else (Background.OPAQUE,),
-        output_formats=OUTPUT_FORMATS,
-        moderation_levels=True,
-    )
 
 
 def _family(
     names: Iterable[str], *, sizes: Mapping[Aspect, str], qualities: tuple[str, ...], streams: bool, transparent: bool
 ) -> dict[str, ModelCapabilities]:
+    """GPT image models that take the same options."""
+    backgrounds = (Background.TRANSPARENT, Background.OPAQUE) if transparent else (Background.OPAQUE,)
     return {
-        name: _gpt_image(name, sizes=sizes, qualities=qualities, streams=streams, transparent=transparent)
+        name: ModelCapabilities(
+            name=name,
+            sizes=sizes,
+            qualities=qualities,
+            max_count=MAX_IMAGES_PER_REQUEST,
+            max_prompt_chars=32000,
+            streams=streams,
+            backgrounds=backgrounds,
+            output_formats=OUTPUT_FORMATS,
+            moderation_levels=True,
+        )
         for name in names
     }
 
@@ -230,7 +221,7 @@ KNOWN_MODELS: MappingProxyType[str, ModelCapabilities] = MappingProxyType(
     _family(
         ("gpt-image-2", "gpt-image-2-2026-04-21"),
         sizes=_GPT_IMAGE_2_FAMILY_SIZES,
-        qualities=_QUALITIES,
+        qualities=QUALITIES,
         streams=True,
         transparent=False,
     )
@@ -242,7 +233,7 @@ KNOWN_MODELS: MappingProxyType[str, ModelCapabilities] = MappingProxyType(
             "gpt-image-2.5-sunburst-2026-09-08",
         ),
         sizes=_GPT_IMAGE_2_FAMILY_SIZES,
-        qualities=_QUALITIES_EXTENDED,
+        qualities=QUALITIES_EXTENDED,
         streams=True,
         transparent=True,
     )
@@ -251,7 +242,7 @@ KNOWN_MODELS: MappingProxyType[str, ModelCapabilities] = MappingProxyType(
     | _family(
         ("gpt-image-2.6-flare", "gpt-image-2.6-sunburst"),
         sizes=STANDARD_SIZES,
-        qualities=_QUALITIES_EXTENDED,
+        qualities=QUALITIES_EXTENDED,
         streams=False,
         transparent=True,
     )
@@ -306,7 +297,7 @@ class ModelCatalogue:
 
     def qualities(self) -> list[str]:
         """The qualities at least one offered model takes, cheapest first."""
-        return [q for q in _QUALITIES_EXTENDED if any(q in m.qualities for m in self.models.values())]
+        return [q for q in QUALITIES_EXTENDED if any(q in m.qualities for m in self.models.values())]
 
     def max_count(self) -> int:
         """The most pictures one request may ask for, on the most generous offered model."""

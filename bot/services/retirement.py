@@ -88,16 +88,11 @@ class RetirementWatch:
             raise ServiceUnreachableError(endpoint, "OPENAI_BASE_URL", reason(exc)) from None
         if listed is None:
             return
-        active = sorted(name for name, shutdown in listed.items() if is_image_model(name) and not self._past(shutdown))
         for model in self._models:
-            if model not in listed:
-                problem = "is not served by the endpoint"
-            elif self._past(listed[model]):
-                problem = f"was shut down on {listed[model]}"
-            else:
-                continue
-            suggestion = ", ".join(active) or "none"
-            raise ConfigError(self._key, f"{model} {problem}; the endpoint's active image models: {suggestion}")
+            if (problem := self._problem(listed, model)) is not None:
+                active = sorted(name for name, day in listed.items() if is_image_model(name) and not self._past(day))
+                suggestion = ", ".join(active) or "none"
+                raise ConfigError(self._key, f"{model} {problem}; the endpoint's active image models: {suggestion}")
         self._remember(listed)
 
     async def check_daily(self) -> None:
@@ -112,12 +107,9 @@ class RetirementWatch:
         if listed is None:
             return
         for model in self._models:
-            if model not in listed or self._past(listed[model]):
+            if (problem := self._problem(listed, model)) is not None:
                 log.error(
-                    "The endpoint no longer serves %s %r: members' requests fail until %s names one it lists",
-                    self._key,
-                    model,
-                    self._key,
+                    "%s %r %s: members' requests for it fail until %s changes", self._key, model, problem, self._key
                 )
         self._remember(listed)
 
@@ -179,6 +171,14 @@ class RetirementWatch:
             )
             return None
         return listed
+
+    def _problem(self, listed: dict[str, date | None], model: str) -> str | None:
+        """Why ``model`` cannot be used, by the endpoint's list; ``None`` if it can."""
+        if model not in listed:
+            return "is not served by the endpoint"
+        if self._past(listed[model]):
+            return f"was shut down on {listed[model]}"
+        return None
 
     def _past(self, shutdown: date | None) -> bool:
         return shutdown is not None and shutdown <= self.today()
