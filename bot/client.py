@@ -10,7 +10,6 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.early_acks import EarlyAcknowledger
 from bot.generation import ImageJobRunner
 from bot.health import HEARTBEAT_INTERVAL_SECONDS, write_heartbeat
 from bot.modlog import ModLog
@@ -52,7 +51,6 @@ class Services:
     images: ImageSettingsService
     retirement: RetirementWatch
     progress_interval: float
-    early_acks: EarlyAcknowledger
 
 
 def services_of(interaction: discord.Interaction) -> Services:
@@ -64,8 +62,7 @@ class ImagineTree(app_commands.CommandTree["ImagineBot"]):
     """Command tree whose one error handler always answers privately and never shows exception text."""
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        """Every command answers in its member's language, and knows whether it was acknowledged early."""
-        services_of(interaction).early_acks.adopt(interaction)
+        """Every command answers in its member's language."""
         use_locale(interaction)
         return True
 
@@ -91,9 +88,7 @@ class ImagineBot(commands.AutoShardedBot):
         self._heartbeat_task: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
-        """Load the feature cogs (with the command translator), hook early acknowledgements into the gateway, and
-        start the health heartbeat."""
-        self.services.early_acks.install(self)
+        """Load the feature cogs (with the command translator) and start the health heartbeat."""
         await self.tree.set_translator(CatalogueTranslator())
         for extension in EXTENSIONS:
             await self.load_extension(extension)

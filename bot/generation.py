@@ -124,18 +124,11 @@ class ImageJobRunner:
         *,
         jobs: JobTracker,
         progress: Progress | None = None,
-        ready: Awaitable[object] | None = None,
     ) -> None:
         """The whole job as tracked work: moderation (unless a moderator approved it), reservation, delivery, and
-        the settlement, during which a shutdown waits but never cuts in (the picture is already posted).
-
-        ``ready`` (the job's answer being set up) is awaited after the prompt is checked and before a refusal is
-        recorded or anything reserved: a member who cannot be answered gets neither a strike nor a charge.
-        """
+        the settlement, during which a shutdown waits but never cuts in (the picture is already posted)."""
         with jobs.track():
             verdict = ALLOWED if job.approved_by is not None else await self._prompt_verdict(job)
-            if ready is not None:
-                await ready
             if not verdict.allowed:
                 raise await self.record_refusal(job, verdict)
             reservation = await self._reserve(job)

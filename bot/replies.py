@@ -6,7 +6,6 @@ from contextlib import suppress
 import discord
 from discord import app_commands
 
-from bot.early_acks import acknowledged
 from bot.services.errors import BotError, UnsupportedOptionError
 from bot.texts import error_text, text
 
@@ -25,7 +24,6 @@ async def reply_privately(
 ) -> None:
     """Send ``content`` (and ``view``) so only the member sees it, replacing any public "thinking…" placeholder."""
     content = clip(content, MAX_CONTENT)
-    await acknowledged(interaction)
     try:
         if not interaction.response.is_done():
             await interaction.response.send_message(content, ephemeral=True, view=view)

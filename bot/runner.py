@@ -15,17 +15,14 @@ import openai
 from bot.client import ImagineBot, Services
 from bot.command_sync import sync_commands_if_changed
 from bot.config import ServiceUnreachableError, Settings, without_credentials
-from bot.early_acks import USER_AGENT, EarlyAcknowledger
 from bot.generation import ImageJobRunner
 from bot.health import heartbeat_path
 from bot.modlog import ModLog
-from bot.services.acknowledgements import AcknowledgementGate
 from bot.services.catalogue import ModelCatalogue
 from bot.services.downloads import ImageDownloader
 from bot.services.image_settings import ImageSettingsService
 from bot.services.images import ImageGenerator, RetryPolicy
 from bot.services.jobs import JobTracker
-from bot.services.keepalive import KeepAlivePool
 from bot.services.moderation_endpoint import ContentModerator
 from bot.services.moderation_policy import ModerationService
 from bot.services.openai_http import openai_endpoint
@@ -49,12 +46,6 @@ DISCORD_LOGIN_TIMEOUT_SECONDS = 30.0
 # Docker waits 10 s between SIGTERM and SIGKILL; finish or cut running jobs well inside that.
 SHUTDOWN_GRACE_SECONDS = 6.0
 RESERVATION_SWEEP_SECONDS = 60.0
-# Discord drops an interaction not acknowledged within 3 s: an early acknowledgement gets half of that, so that after
-# a failure the usual defer can still arrive in time.
-EARLY_ACK_TIMEOUT_SECONDS = 1.5
-# Discord's edge (Cloudflare) keeps an idle HTTP/1.1 connection for 400 s, and cloud NATs drop idle ones after 4 min
-# (Azure) to 20 min; at a generic client's 15 s, bursts of commands a minute apart each waited on new connections.
-EARLY_ACK_IDLE_SECONDS = 120.0
 
 
 def point_rest_at(base_url: str) -> None:
@@ -125,15 +116,6 @@ async def serve(
         queue = FairQueue(capacity=settings.image_concurrency, per_member=settings.image_jobs_per_member)
         runner = ImageJobRunner(generator, quota, moderation, modlog, queue, safety_salt=await state.safety_salt())
         jobs = JobTracker()
-        acknowledgement_pool = await stack.enter_async_context(
-            KeepAlivePool(
-                settings.discord_api_base_url,
-                user_agent=USER_AGENT,
-                timeout=EARLY_ACK_TIMEOUT_SECONDS,
-                idle_seconds=EARLY_ACK_IDLE_SECONDS,
-            )
-        )
-        early_acks = EarlyAcknowledger(acknowledgement_pool, AcknowledgementGate())
         services = Services(
             runner=runner,
             quota=quota,
@@ -144,7 +126,6 @@ async def serve(
             images=ImageSettingsService(catalogue, ImageSettingsRepository(database)),
             retirement=retirement,
             progress_interval=settings.progress_edit_interval,
-            early_acks=early_acks,
         )
         bot = await stack.enter_async_context(
             ImagineBot(services, heartbeat_file=heartbeat_path(settings.database_path))
@@ -155,7 +136,7 @@ async def serve(
             bot.tree, state, application_id=bot.application_id, guild_ids=settings.command_guild_ids
         )
         _settle_the_heap()
-        await _run_until_shutdown(bot, shutdown, lambda: _wind_down(early_acks, jobs, shutdown_grace))
+        await _run_until_shutdown(bot, shutdown, lambda: jobs.drain(shutdown_grace))
 
 
 async def _log_in(bot: ImagineBot, settings: Settings) -> None:
@@ -189,13 +170,6 @@ async def _sweep_reservations(quota: QuotaService) -> None:
         except Exception:
             # A failed sweep (a full disk, say) must not end sweeping: the next one may succeed.
             log.exception("Releasing expired reservations failed")
-
-
-async def _wind_down(early_acks: EarlyAcknowledger, jobs: JobTracker, grace: float) -> None:
-    # Commands held in a burst reach their handlers now, and later ones take discord.py's usual path, so each
-    # member is answered (if only with "shutting down") while the connections are still open.
-    early_acks.stop()
-    await jobs.drain(grace)
 
 
 async def _run_until_shutdown(bot: ImagineBot, shutdown: asyncio.Event, drain: Callable[[], Awaitable[object]]) -> None:

@@ -2,7 +2,6 @@
 options, then hands over to the public job path (moderation, quota, queue, result)."""
 
 import inspect
-from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -10,7 +9,6 @@ from discord import app_commands
 from discord.app_commands import Choice
 
 from bot.services.catalogue import Aspect, Background, ImageRequest, ModelCatalogue
-from bot.services.errors import BotError
 from bot.services.normalize import clean_prompt
 from bot.translator import verbatim
 from cogs.results import run_public_job
@@ -104,25 +102,9 @@ def _option(name: str, annotation: object, default: object = inspect.Parameter.e
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
 
 
-def makes_public_job(catalogue: ModelCatalogue) -> Callable[[Mapping[str, Any]], bool]:
-    """A check of raw /imagine options (from the gateway): whether they pass the command's own checks, so it can be
-    acknowledged publicly at once; otherwise it is answered as usual, privately."""
-
-    def check(options: Mapping[str, Any]) -> bool:
-        try:
-            request_from(catalogue, **options)
-        except (LookupError, TypeError, ValueError, BotError):
-            return False
-        return True
-
-    return check
-
-
 async def setup(bot: "ImagineBot") -> None:
     """Extension entry point: the command for the configured models."""
-    catalogue = bot.services.images.catalogue
-    bot.tree.add_command(imagine_command(catalogue))
-    bot.services.early_acks.acknowledge_publicly("imagine", makes_public_job(catalogue))
+    bot.tree.add_command(imagine_command(bot.services.images.catalogue))
 
 
 async def teardown(bot: "ImagineBot") -> None:

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.client import Services, services_of
-from bot.early_acks import public_placeholder
 from bot.embeds import result_embeds, result_files
 from bot.generation import Delivery, Job, seconds_left
 from bot.members import guild_of, member_ref
@@ -66,19 +65,29 @@ def result_view(job_id: int, pictures: int) -> discord.ui.View:
     return view
 
 
-async def run_public_job(interaction: discord.Interaction, prompt: str, request: ImageRequest) -> None:
-    """Acknowledge publicly, run the job with live progress, and turn the placeholder into the result.
+async def defer_publicly(interaction: discord.Interaction) -> int | None:
+    """Show a public "thinking…"; returns the placeholder's message id when Discord gives it."""
+    callback = await interaction.response.defer(thinking=True)
+    return callback.message_id if callback is not None else None
 
-    The request is resolved with the server's settings and the prompt checked while Discord answers the
-    acknowledgement; nothing is reserved before it has.
-    The result's record is queued before the edit that shows it is sent (the placeholder's message id comes with
-    the acknowledgement), and commits while the edit is on its way: any button press reads it after it.
+
+async def run_public_job(interaction: discord.Interaction, prompt: str, request: ImageRequest) -> None:
+    """Acknowledge publicly (the first await), run the job with live progress, and turn the placeholder into the
+    result."""
+    await run_deferred_job(interaction, await defer_publicly(interaction), prompt, request)
+
+
+async def run_deferred_job(
+    interaction: discord.Interaction, message_id: int | None, prompt: str, request: ImageRequest
+) -> None:
+    """Run the job of an interaction answered with a public placeholder (``message_id``), and turn it into the result.
+
+    The result's record is queued before the edit that shows it is sent, and commits while the edit is on its way:
+    any button press reads it after it.
     """
     services = services_of(interaction)
-    placeholder = asyncio.ensure_future(public_placeholder(interaction))
 
     async def post(delivery: Delivery) -> None:
-        message_id = placeholder.result()  # the runner waited for it before reserving anything
         files = result_files(delivery.images, delivery.job_id)
         link = f"https://discord.com/channels/{interaction.guild_id}/{interaction.channel_id}/{message_id}"
         embeds = result_embeds(
@@ -113,20 +122,9 @@ async def run_public_job(interaction: discord.Interaction, prompt: str, request:
             progress=InteractionProgress(
                 interaction, interval=services.progress_interval, first_edit_after=services.progress_interval
             ),
-            ready=placeholder,
         )
     except PromptRefusedError as refusal:
-        await _settled(placeholder)
         await reply_privately(interaction, error_text(refusal), view=appeal_view(refusal))
-    finally:
-        await _settled(placeholder)  # before anything else answers the interaction
-
-
-async def _settled(placeholder: "asyncio.Future[int | None]") -> None:
-    """Wait for the placeholder however it went: a job that failed before needing it has its own error to tell."""
-    await asyncio.wait({placeholder})
-    if not placeholder.cancelled():
-        placeholder.exception()  # seen: the job's own error, or the member's answer, reports what matters
 
 
 def _remember(
@@ -196,23 +194,27 @@ class ResultButton(
         """Act on the result this button belongs to."""
         use_locale(interaction)
         try:
-            result = await _result_here(interaction, self.job_id)
             if self.action == "delete":
-                await self._delete(interaction, result)
+                await self._delete(interaction)
             elif self.action == "edit":
+                # A modal must be the interaction's first answer, so this one reads the prompt before answering.
+                result = await _result_here(interaction, self.job_id)
                 request = ImageRequest.from_record(result.options)
                 await interaction.response.send_modal(EditPromptModal(result.prompt, request))
             else:
+                message_id = await defer_publicly(interaction)
+                result = await _result_here(interaction, self.job_id)
                 request = ImageRequest.from_record(result.options)
-                services_of(interaction).images.catalogue.resolve(result.prompt, request)  # privately, if at all
-                await run_public_job(interaction, result.prompt, request)
+                services_of(interaction).images.catalogue.resolve(result.prompt, request)
+                await run_deferred_job(interaction, message_id, result.prompt, request)
         except Exception as exc:
             await explain(interaction, exc)
 
-    async def _delete(self, interaction: discord.Interaction, result: Any) -> None:
+    async def _delete(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        result = await _result_here(interaction, self.job_id)
         if interaction.user.id != result.user_id and not interaction.permissions.manage_messages:
             raise NotYoursError
-        await interaction.response.defer(ephemeral=True, thinking=True)
         if interaction.message is not None:
             await interaction.message.delete()
         await services_of(interaction).results.mark_deleted(self.job_id, now=int(time.time()))
@@ -244,11 +246,11 @@ class PickButton(
         """Send the chosen picture privately, at full size."""
         use_locale(interaction)
         try:
+            await interaction.response.defer(ephemeral=True, thinking=True)
             await _result_here(interaction, self.job_id)
             message = interaction.message
             if message is None or self.index >= len(message.attachments):
                 raise ResultGoneError
-            await interaction.response.defer(ephemeral=True, thinking=True)
             attachment = message.attachments[self.index]
             data = await attachment.read()
             embed = discord.Embed(title=text("result.picked", number=self.index + 1)).set_image(

@@ -2,7 +2,7 @@
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,13 +17,6 @@ from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI
 
 SESSION_TIMEOUT = 10.0
-
-
-@pytest.fixture(autouse=True)
-def collector_left_on() -> Iterator[None]:
-    """Fail a test that leaves the garbage collector off (the acknowledgement gate pauses it during bursts)."""
-    yield
-    assert gc.isenabled(), "the garbage collector was left disabled"
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from tests.helpers import EPHEMERAL, fields_of, is_result, moderation, modlog_po
 
 SERVER_WORDS = ("ass", "cunt", "cock", "rapist")
 REFUSED = re.compile(r"doesn't allow|was flagged for")
-CORPUS: list[dict[str, Any]] = json.loads((Path(__file__).parent / "corpus" / "hostile_prompts.json").read_text())
+CORPUS: list[dict[str, Any]] = json.loads((Path(__file__).parents[1] / "corpus" / "hostile_prompts.json").read_text())
 # What must never appear raw in a public message: pings, markdown that renders, control and direction characters.
 RAW_MENTION = re.compile(r"@(everyone|here)|<@[!&]?\d+>")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069\u200e\u200f]")

@@ -16,7 +16,7 @@ from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.openai_server import Failure, FakeOpenAI
 from tests.helpers import MEMBER, fields_of, imagine, server_answering, wait_for_ephemeral_reply, wait_for_result
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PROCESS_TIMEOUT = 30.0
 
 

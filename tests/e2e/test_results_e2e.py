@@ -4,8 +4,6 @@ from tests.conftest import RunningBot, StartBot
 from tests.fakes.discord_server import FakeDiscord, FakeMessage, FakeUser
 from tests.fakes.openai_server import FakeOpenAI
 from tests.helpers import (
-    CHANNEL_MESSAGE,
-    EPHEMERAL,
     MEMBER,
     decoded,
     fields_of,
@@ -66,14 +64,13 @@ async def test_reroll_keeps_the_results_model_while_it_is_offered_and_explains_p
         "gpt-image-2",
         "1536x864",
     )
-    # The other picture is asked of today's default, which has no "max" quality: said privately, and nothing shown.
+    # The other picture is asked of today's default, which has no "max" quality: said privately, and the public
+    # "thinking…" of the acknowledgement is removed.
     again = await fake_discord.invoke_component(buttons(on_default)["Reroll"], on_default, user=OTHER)
-    await fake_discord.wait_for(lambda: bool(again.callbacks))
-    (answer,) = again.callbacks
-    assert answer.type == CHANNEL_MESSAGE
-    assert answer.data is not None
-    assert answer.data["flags"] & EPHEMERAL
-    assert "gpt-image-2 supports quality low, medium, high" in answer.data["content"]
+    answer = await wait_for_private_answer(fake_discord, again)
+    assert "gpt-image-2 supports quality low, medium, high" in answer
+    assert again.original is not None
+    assert again.original.deleted
     assert len(fake_openai.image_requests) == 3
 
 
@@ -109,8 +106,7 @@ async def test_an_edit_is_moderated_like_any_prompt(running_bot: RunningBot, fak
 async def test_only_the_requester_or_a_moderator_can_delete(running_bot: RunningBot, fake_discord: FakeDiscord) -> None:
     result = await result_of(fake_discord, "a red fox")
     stranger = await fake_discord.invoke_component(buttons(result)["Delete"], result, user=OTHER)
-    await fake_discord.wait_for(lambda: bool(stranger.callbacks))
-    assert "isn't yours" in (stranger.callbacks[0].data or {}).get("content", "")
+    assert "isn't yours" in await wait_for_private_answer(fake_discord, stranger)
     assert not result.deleted
 
     moderator = await fake_discord.invoke_component(

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DISCORD_FREE = sorted([*REPO.glob("bot/services/*.py"), *REPO.glob("storage/*.py"), REPO / "bot" / "config.py"])
 MAX_COG_LINES = 300
 
