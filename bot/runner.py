@@ -25,7 +25,6 @@ from bot.services.images import ImageGenerator, RetryPolicy
 from bot.services.jobs import JobTracker
 from bot.services.moderation_endpoint import ContentModerator
 from bot.services.moderation_policy import ModerationService
-from bot.services.openai_http import openai_endpoint
 from bot.services.queue import FairQueue
 from bot.services.quota import QuotaDefaults, QuotaService
 from bot.services.retirement import RetirementWatch, reason
@@ -86,11 +85,9 @@ async def serve(
             client, settings.image_models, ModelNoticesRepository(database), key=settings.image_models_key
         )
         await retirement.check_at_start()
-        endpoint = await stack.enter_async_context(openai_endpoint(client))
         catalogue = ModelCatalogue(settings.image_models)
         generator = ImageGenerator(
             client,
-            endpoint,
             catalogue,
             ImageDownloader(http, timeout=DOWNLOAD_TIMEOUT_SECONDS),
             retry=RetryPolicy(max_retries=settings.openai_max_retries),
@@ -109,7 +106,7 @@ async def serve(
         stack.callback(sweeper.cancel)
         moderation = ModerationService(
             ModerationRepository(database),
-            ContentModerator(endpoint, answer_within=settings.moderation_timeout),
+            ContentModerator(client, answer_within=settings.moderation_timeout),
             fail_closed=settings.moderation_fail_closed,
         )
         modlog = ModLog(moderation)
@@ -155,8 +152,8 @@ async def _log_in(bot: ImagineBot, settings: Settings) -> None:
 def _settle_the_heap() -> None:
     """Move everything built so far (modules, the SDKs' schemas, caches) out of the garbage collector's sight.
 
-    Those objects live as long as the process, yet every full collection used to walk all of them: a pause of
-    about 70 ms on a 2-core machine, landing at random in the middle of a burst of commands.
+    Those objects live as long as the process, yet every full collection would walk all of them, a pause that lands
+    at random in the middle of a burst of commands.
     """
     gc.collect()
     gc.freeze()

@@ -61,9 +61,8 @@ class Database:
     """One aiosqlite connection shared by the repositories.
 
     Multi-statement work goes through :meth:`transaction`; single statements through :meth:`write`, which groups
-    statements that arrive together into one transaction (group commit) and runs it in one hop to aiosqlite's
-    thread. Each hop costs about 0.2 ms here, and far more while the event loop is busy, so one commit (or one hop)
-    per statement would cap throughput far below what a busy bot needs.
+    statements that arrive together into one transaction (group commit): under a burst, one commit per statement
+    would leave every job waiting in line for the connection.
     """
 
     def __init__(self, connection: aiosqlite.Connection) -> None:
@@ -149,19 +148,43 @@ class Database:
                         write.done.set_exception(RuntimeError("the database write was interrupted"))
 
     async def _commit_batch(self, batch: list[_Write]) -> None:
+        """One ``BEGIN IMMEDIATE`` … ``COMMIT`` for the whole batch (or the statement itself, alone).
+
+        A statement that fails fails alone (SQLite undoes just that statement); if SQLite rolled back the whole
+        transaction (disk full, I/O error), the whole batch fails, since none of it can count as done.
+        """
         connection = self._connection
+        if len(batch) == 1:  # a statement alone is its own transaction (the connection autocommits)
+            (write,) = batch
+            try:
+                write.done.set_result(list(await connection.execute_fetchall(write.sql, write.params)))
+            except sqlite3.Error as exc:
+                write.done.set_exception(exc)
+            return
+        outcomes: list[list[aiosqlite.Row] | sqlite3.Error] = []
         try:
-            # One hop to aiosqlite's thread for the whole transaction, through the private function every public
-            # aiosqlite method uses (hence the version pin). A hop per statement made a burst's batch of 200
-            # reservations take 200 ms: each statement waited for the event loop's thread to let go of the GIL.
-            outcomes = await connection._execute(lambda: _run_batch(connection._conn, batch))
+            await connection.execute("BEGIN IMMEDIATE")
+            try:
+                for write in batch:
+                    try:
+                        outcomes.append(list(await connection.execute_fetchall(write.sql, write.params)))
+                    except sqlite3.Error as exc:
+                        outcomes.append(exc)
+                failed = [outcome for outcome in outcomes if isinstance(outcome, sqlite3.Error)]
+                if failed and not connection.in_transaction:
+                    raise failed[0]
+                await connection.commit()
+            except BaseException:
+                if connection.in_transaction:
+                    await connection.rollback()
+                raise
         except Exception as exc:
             log.error("A batch of %d database write(s) failed: %s", len(batch), exc)
             for write in batch:
                 write.done.set_exception(exc)
             return
         for write, outcome in zip(batch, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
+            if isinstance(outcome, sqlite3.Error):
                 write.done.set_exception(outcome)
             else:
                 write.done.set_result(outcome)
@@ -187,31 +210,6 @@ class Database:
         """``PRAGMA user_version``: the number of the last migration applied."""
         row = await self.fetchone("PRAGMA user_version")
         return int(row[0]) if row else 0
-
-
-def _run_batch(connection: sqlite3.Connection, batch: list[_Write]) -> list[Any]:
-    """In aiosqlite's thread: each statement's rows (or its error) after one ``BEGIN IMMEDIATE`` … ``COMMIT``.
-
-    A statement that fails fails alone (SQLite undoes just that statement); if SQLite rolled back the whole
-    transaction (disk full, I/O error), the batch raises, since none of it can count as done.
-    """
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        outcomes: list[Any] = []
-        for write in batch:
-            try:
-                outcomes.append(connection.execute(write.sql, write.params).fetchall())
-            except sqlite3.Error as exc:
-                outcomes.append(exc)
-        failed = [outcome for outcome in outcomes if isinstance(outcome, sqlite3.Error)]
-        if failed and not connection.in_transaction:
-            raise failed[0]
-        connection.commit()
-    except BaseException:
-        if connection.in_transaction:
-            connection.rollback()
-        raise
-    return outcomes
 
 
 async def apply_migrations(connection: aiosqlite.Connection, migrations: list[Migration]) -> int:

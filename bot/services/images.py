@@ -1,8 +1,6 @@
-"""Image generation, returning our own small dataclasses: streamed generations over the :class:`OpenAIEndpoint`,
-the others through the shared ``AsyncOpenAI`` client."""
+"""Image generation through the shared ``AsyncOpenAI`` client, returning our own small dataclasses."""
 
 import asyncio
-import json
 import logging
 import random
 import time
@@ -11,9 +9,9 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, TypeVar
 
-import aiohttp
 import openai
-from openai.types import Image, ImagesResponse
+from openai import AsyncStream
+from openai.types import Image, ImageGenStreamEvent, ImagesResponse
 
 from bot.services.catalogue import ImageOptions, ModelCatalogue
 from bot.services.downloads import ImageDownloader
@@ -30,8 +28,6 @@ from bot.services.errors import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from bot.services.event_stream import EventStreamDecoder, ServerSentEvent
-from bot.services.openai_http import UNREACHABLE_ERRORS, OpenAIEndpoint, phase_timeout, succeeded
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +37,6 @@ T = TypeVar("T")
 PARTIAL_IMAGES = 1
 # How long a stream may stay open after its final image before it is dropped (the API closes it at once).
 STREAM_END_GRACE_SECONDS = 5.0
-IMAGES_PATH = "images/generations"  # below the base URL, which ends in a slash
 PARTIAL_IMAGE_EVENT = "image_generation.partial_image"
 COMPLETED_EVENT = "image_generation.completed"
 
@@ -89,7 +84,6 @@ class ImageGenerator:
     def __init__(
         self,
         client: openai.AsyncOpenAI,
-        endpoint: OpenAIEndpoint,
         catalogue: ModelCatalogue,
         downloader: ImageDownloader,
         *,
@@ -98,12 +92,11 @@ class ImageGenerator:
         provider_moderation: str = "auto",
     ) -> None:
         self._client = client
-        self._endpoint = endpoint
         self.catalogue = catalogue
         self._downloader = downloader
         self._retry = retry
         self._provider_moderation = provider_moderation
-        self._limits = phase_timeout(answer_within)  # the SDK client's timeout, for the streams it does not carry
+        self._answer_within = answer_within  # for connecting, and for each wait for more of the answer
 
     async def generate(
         self,
@@ -162,43 +155,26 @@ class ImageGenerator:
 
     async def _request(self, request: dict[str, Any]) -> ImagesResponse:
         try:
-            return await self._client.images.generate(**request)
+            return await self._client.images.generate(**request, timeout=self._answer_within)
         except openai.OpenAIError as exc:
             raise translate_provider_error(exc) from exc
 
     async def _streamed(
         self, request: dict[str, Any], on_partial: Callable[[bytes], Awaitable[None]]
     ) -> tuple[bytes, str | None]:
-        body = json.dumps(request | {"stream": True, "partial_images": PARTIAL_IMAGES}).encode()
-        response = await self._with_retries(lambda: self._open_stream(body))
-        try:
-            return await _streamed_image(response, on_partial)
-        finally:
-            response.release()
+        stream = await self._with_retries(lambda: self._open_stream(request))
+        async with stream:
+            return await _streamed_image(stream, on_partial)
 
-    async def _open_stream(self, body: bytes) -> aiohttp.ClientResponse:
-        """The response to a streamed generation request, once it has answered with a success."""
+    async def _open_stream(self, request: dict[str, Any]) -> AsyncStream[ImageGenStreamEvent]:
+        """The event stream of a generation, once the server has answered with a success."""
         try:
-            response = await self._endpoint.post(IMAGES_PATH, body, limits=self._limits)
-        except TimeoutError as exc:
-            raise ProviderTimeoutError("timed out") from exc
-        except UNREACHABLE_ERRORS as exc:
-            raise ProviderUnavailableError(type(exc).__name__) from exc
-        if succeeded(response):
-            return response
-        async with response:
-            try:
-                answer = await response.read()
-            except (TimeoutError, aiohttp.ClientError):
-                answer = b""
-        code, message = _error_fields(_json_or_none(answer))
-        raise error_for_status(
-            response.status,
-            code,
-            request_id=response.headers.get("x-request-id"),
-            retry_after=_retry_after(response.headers),
-            provider_message=message or answer[:500].decode(errors="replace"),  # an HTML error page, say
-        )
+            stream: AsyncStream[ImageGenStreamEvent] = await self._client.images.generate(
+                **request, stream=True, partial_images=PARTIAL_IMAGES, timeout=self._answer_within
+            )
+        except openai.OpenAIError as exc:
+            raise translate_provider_error(exc) from exc
+        return stream
 
     async def _with_retries(self, request: Callable[[], Awaitable[T]]) -> T:
         attempt = 0
@@ -228,64 +204,46 @@ def _revised_prompt(response: ImagesResponse) -> str | None:
 
 
 async def _streamed_image(
-    response: aiohttp.ClientResponse, on_partial: Callable[[bytes], Awaitable[None]]
+    stream: AsyncStream[ImageGenStreamEvent], on_partial: Callable[[bytes], Awaitable[None]]
 ) -> tuple[bytes, str | None]:
     """The final image of a generation's event stream, and its size if the stream says; previews go to
-    ``on_partial`` as they come."""
-    stream = _ImageStream(response.headers.get("x-request-id"), on_partial)
-    decoder = EventStreamDecoder()
+    ``on_partial`` as they come.
+
+    The stream is read to its end, which the API closes after the final image, so that its connection can carry the
+    next request; one kept open after its final image is given a moment, then dropped, and whatever follows the
+    image cannot fail the job.
+    """
+    request_id = stream.response.headers.get("x-request-id")
+    image: tuple[bytes, str | None] | None = None
     try:
-        # Read to the end of the stream, which the API closes after the final image, so that its connection can
-        # carry the next request. A stream kept open after its final image is given a moment, then dropped.
         async with asyncio.timeout(None) as after_the_image:
-            async for chunk in response.content.iter_any():
-                ended = await stream.take(decoder.feed(chunk))
-                if stream.image is not None and after_the_image.when() is None:
+            async for event in stream:
+                if image is not None:
+                    continue
+                if event.type == PARTIAL_IMAGE_EVENT:
+                    await on_partial(await decode_base64(_base64_image(event, request_id)))
+                elif event.type == COMPLETED_EVENT:
+                    image = await decode_base64(_base64_image(event, request_id)), event.size
                     after_the_image.reschedule(asyncio.get_running_loop().time() + STREAM_END_GRACE_SECONDS)
-                if ended:
-                    break
-    except TimeoutError as exc:  # aiohttp's read timeouts are TimeoutErrors too
-        if stream.image is None:
-            raise _logged(ProviderTimeoutError("timed out", request_id=stream.request_id)) from exc
-    except aiohttp.ClientError as exc:
-        if stream.image is None:
-            raise _logged(ProviderUnavailableError(type(exc).__name__, request_id=stream.request_id)) from exc
-    if stream.image is None:
-        raise _logged(ImageRetrievalError("the stream ended without an image", request_id=stream.request_id))
-    return stream.image
+                elif event.type == "error":  # an error event the SDK passes on as an event, not an exception
+                    raise _logged(_stream_error(event.to_dict(), request_id))
+    except TimeoutError:  # only the grace after the image ends this way: the SDK's own timeouts are its errors
+        pass
+    except openai.OpenAIError as exc:
+        if image is None:
+            raise _logged(translate_provider_error(exc, request_id=request_id)) from exc
+    except ValueError as exc:  # an event that is not JSON
+        if image is None:
+            raise _logged(ImageRetrievalError("an unreadable stream event", request_id=request_id)) from exc
+    if image is None:
+        raise _logged(ImageRetrievalError("the stream ended without an image", request_id=request_id))
+    return image
 
 
-class _ImageStream:
-    """What a generation's event stream has brought so far."""
-
-    def __init__(self, request_id: str | None, on_partial: Callable[[bytes], Awaitable[None]]) -> None:
-        self.request_id = request_id
-        self._on_partial = on_partial
-        self.image: tuple[bytes, str | None] | None = None  # the final image, and its size if the stream says
-
-    async def take(self, events: list[ServerSentEvent]) -> bool:
-        """Act on ``events`` until the final image (the rest is only read); whether the old "[DONE]" end marker,
-        which some proxies still send, was among them."""
-        for event in events:
-            if event.data.startswith(b"[DONE]"):
-                return True
-            if self.image is None:
-                await self._take(event)
-        return False
-
-    async def _take(self, event: ServerSentEvent) -> None:
-        fields = _event_fields(event, self.request_id)
-        if fields.get("type") == PARTIAL_IMAGE_EVENT:
-            await self._on_partial(await decode_base64(_base64_image(fields, self.request_id)))
-        elif fields.get("type") == COMPLETED_EVENT:
-            self.image = await decode_base64(_base64_image(fields, self.request_id)), _string(fields, "size")
-        elif fields.get("error") or fields.get("type") == "error" or event.event == "error":
-            raise _logged(_stream_error(fields, self.request_id))
-
-
-def translate_provider_error(exc: openai.OpenAIError) -> GenerationError:
-    """Map an ``openai`` exception to our domain error by class, status and ``.code`` (never by message text)."""
-    request_id = getattr(exc, "request_id", None)
+def translate_provider_error(exc: openai.OpenAIError, *, request_id: str | None = None) -> GenerationError:
+    """Map an ``openai`` exception to our domain error by class, status and ``.code`` (never by message text);
+    ``request_id`` is the stream's, for an error that arrived in one."""
+    request_id = getattr(exc, "request_id", None) or request_id
     message = getattr(exc, "message", "") or str(exc)
     if isinstance(exc, openai.APIStatusError):
         return error_for_status(
@@ -299,6 +257,8 @@ def translate_provider_error(exc: openai.OpenAIError) -> GenerationError:
         return ProviderTimeoutError("timed out", request_id=request_id, provider_message=message)
     if isinstance(exc, openai.APIConnectionError):  # a timeout that never connected is one of these too
         return ProviderUnavailableError("connection failed", request_id=request_id, provider_message=message)
+    if isinstance(exc, openai.APIError) and exc.code in POLICY_REFUSAL_CODES:  # sent in place of a streamed image
+        return PolicyRefusalError(exc.code or "", request_id=request_id, provider_message=message)
     return ImageRetrievalError(type(exc).__name__, request_id=request_id, provider_message=message)
 
 
@@ -334,13 +294,6 @@ def _never_connected(exc: BaseException) -> bool:
     return False
 
 
-def _json_or_none(raw: bytes) -> object:
-    try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
-        return None
-
-
 def _error_fields(answer: object) -> tuple[str | None, str]:
     """The ``code`` and ``message`` of an error answer (``{"error": {...}}``), where it has them."""
     error = answer.get("error", answer) if isinstance(answer, dict) else None
@@ -350,28 +303,11 @@ def _error_fields(answer: object) -> tuple[str | None, str]:
     return (code if isinstance(code, str) else None), (message if isinstance(message, str) else "")
 
 
-def _event_fields(event: ServerSentEvent, request_id: str | None) -> Mapping[str, Any]:
-    """An event's JSON object. Parsed on the loop even when it is megabytes: a worker thread would hold the GIL as
-    long, and the loop would wait for it to let go besides."""
-    try:
-        fields = json.loads(event.data)
-    except (ValueError, RecursionError) as exc:
-        raise _logged(ImageRetrievalError("an unreadable stream event", request_id=request_id)) from exc
-    if not isinstance(fields, dict):
-        raise _logged(ImageRetrievalError("a stream event that is not an object", request_id=request_id))
-    return fields
-
-
-def _base64_image(fields: Mapping[str, Any], request_id: str | None) -> str:
-    image = fields.get("b64_json")
+def _base64_image(event: ImageGenStreamEvent, request_id: str | None) -> str:
+    image = getattr(event, "b64_json", None)
     if not isinstance(image, str):
         raise _logged(ImageRetrievalError("a stream event without its image", request_id=request_id))
     return image
-
-
-def _string(fields: Mapping[str, Any], key: str) -> str | None:
-    value = fields.get(key)
-    return value if isinstance(value, str) else None
 
 
 def _stream_error(fields: Mapping[str, Any], request_id: str | None) -> GenerationError:

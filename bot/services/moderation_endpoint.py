@@ -6,22 +6,21 @@ set, the endpoint's own ``flagged`` decision for the category applies.
 
 import asyncio
 import base64
-import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+import openai
+
 from bot.services.batching import Batcher
 from bot.services.encoding import OFF_LOOP_THRESHOLD
 from bot.services.errors import ModerationUnavailableError
-from bot.services.openai_http import UNREACHABLE_ERRORS, OpenAIEndpoint, phase_timeout, succeeded
 
 log = logging.getLogger(__name__)
 
 MODERATION_MODEL = "omni-moderation-latest"
-MODERATIONS_PATH = "moderations"  # below the base URL, which ends in a slash
 # Prompts per request, and their characters (a prompt is at most 4,000): modest, for every compatible endpoint.
 TEXTS_PER_REQUEST = 16
 TEXT_CHARACTERS_PER_REQUEST = 32_000
@@ -94,17 +93,18 @@ def blocked_categories(result: ModerationScores, thresholds: Mapping[str, float 
 
 
 class ContentModerator:
-    """Calls the moderation endpoint, which may take ``answer_within`` seconds to connect and for each wait for the
-    answer; any failure, including an answer that is not a moderation result, becomes ModerationUnavailableError.
+    """Calls the moderation endpoint through the shared client, which may take ``answer_within`` seconds to connect
+    and for each wait for the answer; any failure, including an answer that is not a moderation result, becomes
+    ModerationUnavailableError.
 
     Prompts checked while others are under way go together, one result per prompt: under a burst of commands that
     turns hundreds of requests into a few, which keeps the bot within the endpoint's per-minute request limit and
     spares the CPU of a request per prompt. Images sent together would be classified as one, so each goes alone.
     """
 
-    def __init__(self, endpoint: OpenAIEndpoint, *, answer_within: float) -> None:
-        self._endpoint = endpoint
-        self._limits = phase_timeout(answer_within)
+    def __init__(self, client: openai.AsyncOpenAI, *, answer_within: float) -> None:
+        self._client = client
+        self._answer_within = answer_within
         self._texts: Batcher[str, ModerationScores] = Batcher(
             self._check_texts,
             max_in_flight=TEXT_REQUESTS_IN_FLIGHT,
@@ -118,52 +118,42 @@ class ContentModerator:
         return await self._texts.submit(text)
 
     async def check_image(self, image: bytes, mime_type: str) -> ModerationScores:
-        """Scores for a generated image (its request, a few megabytes of base64 JSON, is built off the loop)."""
+        """Scores for a generated image (its data URL, a few megabytes of base64, is built off the loop)."""
         if len(image) < OFF_LOOP_THRESHOLD:
-            body = _image_request(image, mime_type)
+            url = _data_url(image, mime_type)
         else:
-            body = await asyncio.to_thread(_image_request, image, mime_type)
-        return _scores(await self._results(body))
+            url = await asyncio.to_thread(_data_url, image, mime_type)
+        return _scores(await self._results([{"type": "image_url", "image_url": {"url": url}}]))
 
     async def _check_texts(self, texts: list[str]) -> list[ModerationScores]:
-        results = await self._results(_request(texts[0] if len(texts) == 1 else texts))
+        results = await self._results(texts[0] if len(texts) == 1 else texts)
         if len(results) != len(texts):
             log.warning("Moderation endpoint answered %d prompt(s) with %d result(s)", len(texts), len(results))
             raise ModerationUnavailableError("malformed answer")
         return [_scores([result]) for result in results]
 
-    async def _results(self, request: bytes) -> list[Mapping[str, Any]]:
+    async def _results(self, payload: Any) -> list[Mapping[str, Any]]:
         try:
-            async with await self._endpoint.post(MODERATIONS_PATH, request, limits=self._limits) as response:
-                answer = await response.read()
-        except (TimeoutError, *UNREACHABLE_ERRORS) as exc:
+            response = await self._client.moderations.create(
+                model=MODERATION_MODEL, input=payload, timeout=self._answer_within
+            )
+        except openai.APIStatusError as exc:
+            log.warning("Moderation endpoint answered HTTP %d (request_id=%s)", exc.status_code, exc.request_id)
+            raise ModerationUnavailableError(f"HTTP {exc.status_code}") from exc
+        except openai.OpenAIError as exc:  # unreachable, timed out, or not JSON
             log.warning("Moderation endpoint unreachable: %s", type(exc).__name__)
             raise ModerationUnavailableError(type(exc).__name__) from exc
-        if not succeeded(response):
-            log.warning(
-                "Moderation endpoint answered HTTP %d (request_id=%s)",
-                response.status,
-                response.headers.get("x-request-id"),
-            )
-            raise ModerationUnavailableError(f"HTTP {response.status}")
         try:
-            results = json.loads(answer)["results"]
-            if not isinstance(results, list):
-                raise TypeError(f"results is a {type(results).__name__}")
-        except (ValueError, TypeError, KeyError, RecursionError) as exc:  # not a moderation answer
+            # The SDK builds its models without validating them: check that these are moderation results.
+            results: list[Mapping[str, Any]] = [result.to_dict() for result in response.results]
+        except (AttributeError, TypeError) as exc:
             log.warning("Moderation endpoint answered with something else: %r", exc)
             raise ModerationUnavailableError("malformed answer") from exc
         return results
 
 
-def _request(payload: object) -> bytes:
-    """A moderation request's JSON body."""
-    return json.dumps({"model": MODERATION_MODEL, "input": payload}).encode()
-
-
-def _image_request(image: bytes, mime_type: str) -> bytes:
-    url = f"data:{mime_type};base64,{base64.b64encode(image).decode()}"
-    return _request([{"type": "image_url", "image_url": {"url": url}}])
+def _data_url(image: bytes, mime_type: str) -> str:
+    return f"data:{mime_type};base64,{base64.b64encode(image).decode()}"
 
 
 def _scores(results: list[Mapping[str, Any]]) -> ModerationScores:

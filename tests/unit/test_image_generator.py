@@ -1,5 +1,5 @@
-"""ImageGenerator's streamed generations over real sockets, against the fake OpenAI (or, for failures it does not
-stage, a server of the test's own), through the endpoint session as in the bot."""
+"""ImageGenerator's generations over real sockets, against the fake OpenAI (or, for failures it does not stage, a
+server of the test's own), through the SDK client as the bot builds it."""
 
 import asyncio
 import base64
@@ -24,7 +24,6 @@ from bot.services.errors import (
     RateLimitedError,
 )
 from bot.services.images import GenerationResult, ImageGenerator, RetryPolicy
-from bot.services.openai_http import openai_endpoint
 from tests.fakes.openai_server import Failure, FakeOpenAI, gradient_png, partial_png
 from tests.helpers import decoded, noisy_png, server_answering
 
@@ -46,12 +45,10 @@ async def generator_for(
         openai.AsyncOpenAI(
             base_url=base_url, api_key="sk-test", max_retries=0, http_client=openai.DefaultAioHttpClient()
         ) as client,
-        openai_endpoint(client) as endpoint,
         httpx2.AsyncClient() as http,
     ):
         yield ImageGenerator(
             client,
-            endpoint,
             ModelCatalogue([MODEL, "proxy-model"]),
             ImageDownloader(http),
             retry=retry,

@@ -1,4 +1,4 @@
-"""ContentModerator over real sockets: the fake OpenAI, reached as the bot reaches it."""
+"""ContentModerator over real sockets: the fake OpenAI, reached through the SDK client as the bot builds it."""
 
 import asyncio
 import base64
@@ -19,7 +19,6 @@ from bot.services.moderation_endpoint import (
     ContentModerator,
     scores_from,
 )
-from bot.services.openai_http import environment_proxy, openai_endpoint
 from tests.fakes.openai_server import Failure, FakeOpenAI
 from tests.helpers import first_steps, noisy_png, server_answering
 
@@ -28,10 +27,15 @@ from tests.helpers import first_steps, noisy_png, server_answering
 async def moderator_for(
     base_url: str, *, answer_within: float = 5, **client_options: str
 ) -> AsyncIterator[ContentModerator]:
-    """A moderator reaching the server of an SDK client of ``base_url``, as the bot builds it."""
-    client = openai.AsyncOpenAI(base_url=base_url, api_key="sk-test", **client_options)
-    async with openai_endpoint(client) as endpoint:
-        yield ContentModerator(endpoint, answer_within=answer_within)
+    """A moderator on an SDK client of ``base_url``, as the bot builds it."""
+    async with openai.AsyncOpenAI(
+        base_url=base_url,
+        api_key="sk-test",
+        max_retries=0,
+        http_client=openai.DefaultAioHttpClient(),
+        **client_options,  # type: ignore[arg-type]
+    ) as client:
+        yield ContentModerator(client, answer_within=answer_within)
 
 
 @pytest.fixture
@@ -79,14 +83,14 @@ async def test_an_unreachable_endpoint_is_a_failure() -> None:
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
     async with moderator_for(f"http://127.0.0.1:{port}/v1") as moderator:
-        with pytest.raises(ModerationUnavailableError, match="ClientConnectorError"):
+        with pytest.raises(ModerationUnavailableError):
             await moderator.check_text("a lighthouse")
 
 
 async def test_an_endpoint_that_does_not_answer_in_time_is_a_failure(fake_openai: FakeOpenAI) -> None:
     fake_openai.fail_next_moderation(Failure.hang())
     async with moderator_for(fake_openai.base_url, answer_within=0.05) as moderator:
-        with pytest.raises(ModerationUnavailableError, match="TimeoutError"):
+        with pytest.raises(ModerationUnavailableError, match="APITimeoutError"):
             await moderator.check_text("a lighthouse")
 
 
@@ -220,27 +224,3 @@ async def test_requests_go_through_the_proxy_the_environment_sets_and_only_its_c
             assert not (await moderator.check_text("a lighthouse")).flagged
     expected = None if credentials is None else "Basic " + base64.b64encode(":".join(credentials).encode()).decode()
     assert seen == [(f"127.0.0.1:{port}", expected)], "the proxy's own credentials, never the API key"
-
-
-def test_no_proxy_exempts_a_host(no_proxy_settings: pytest.MonkeyPatch) -> None:
-    no_proxy_settings.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
-    assert str(environment_proxy("https://api.openai.com/v1/")) == "http://proxy.internal:3128"
-    assert environment_proxy("http://api.openai.com/v1/") is None, "HTTPS_PROXY is for https URLs"
-    no_proxy_settings.setenv("NO_PROXY", "api.openai.com")
-    assert environment_proxy("https://api.openai.com/v1/") is None
-
-
-def test_proxies_are_read_as_the_sdk_reads_them(no_proxy_settings: pytest.MonkeyPatch) -> None:
-    no_proxy_settings.setenv("ALL_PROXY", "http://fallback.internal:8080")
-    assert str(environment_proxy("https://api.openai.com/v1/")) == "http://fallback.internal:8080"
-    no_proxy_settings.setenv("HTTPS_PROXY", "proxy.internal:3128")  # no scheme: an HTTP proxy
-    assert str(environment_proxy("https://api.openai.com/v1/")) == "http://proxy.internal:3128"
-    no_proxy_settings.setenv("NO_PROXY", "gateway.internal:8443")
-    assert environment_proxy("https://gateway.internal:8443/v1/") is None
-
-
-async def test_a_header_the_http_client_refuses_is_a_failure_too(fake_openai: FakeOpenAI) -> None:
-    async with moderator_for(fake_openai.base_url, organization="org-1\r\nX-Injected: yes") as moderator:
-        with pytest.raises(ModerationUnavailableError):
-            await moderator.check_text("a lighthouse")
-    assert fake_openai.moderation_requests == [], "nothing was sent with the broken header"
