@@ -19,5 +19,5 @@ WORKDIR /app
 USER bot
 VOLUME ["/data"]
 # The bot touches /data/heartbeat every 30 s while connected to Discord.
-HEALTHCHECK --interval=60s --timeout=10s --start-period=60s --retries=3 CMD ["python", "-m", "bot.health"]
+HEALTHCHECK --interval=60s --timeout=10s --start-period=60s --retries=3 CMD ["python", "-m", "bot.app.health"]
 CMD ["python", "-m", "bot"]

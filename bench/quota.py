@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.services.quota import MemberRef, QuotaDefaults, QuotaService
+from bot.core.quota import MemberRef, QuotaDefaults, QuotaService
 from storage.database import open_database
 from storage.quota_limits import QuotaLimitsRepository
 from storage.usage import UsageRepository

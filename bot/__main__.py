@@ -5,9 +5,9 @@ import sys
 
 import discord
 
-from bot.config import ConfigError, ServiceUnreachableError, settings_from_environment
-from bot.logs import configure_logging
-from bot.runner import serve
+from bot.app.config import ConfigError, ServiceUnreachableError, settings_from_environment
+from bot.app.logs import configure_logging
+from bot.app.runner import serve
 
 
 def main() -> int:

@@ -9,19 +9,19 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.client import services_of
-from bot.embeds import result_embeds, result_files
-from bot.generation import Delivery, Job, seconds_left
-from bot.modlog import refusal_embed
-from bot.replies import explain
-from bot.services.catalogue import ImageRequest
-from bot.services.errors import AppealError, BotError, DeliveryFailedError, PromptRefusedError
-from bot.services.quota import MemberRef
-from bot.texts import error_text, text, use_locale
+from bot.app.client import services_of
+from bot.core.errors import AppealError, BotError, DeliveryFailedError, PromptRefusedError
+from bot.core.images.catalogue import ImageRequest
+from bot.core.pipeline.runner import Delivery, Job, seconds_left
+from bot.core.quota import MemberRef
+from bot.discord_ui.embeds import result_embeds, result_files
+from bot.discord_ui.modlog import refusal_embed
+from bot.discord_ui.replies import explain
+from bot.discord_ui.texts import error_text, text, use_locale
 from storage.moderation import Refusal
 
 if TYPE_CHECKING:
-    from bot.client import ImagineBot
+    from bot.app.client import ImagineBot
 
 log = logging.getLogger(__name__)
 

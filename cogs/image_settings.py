@@ -7,15 +7,15 @@ from discord import app_commands
 from discord.app_commands import Choice
 from discord.ext import commands
 
-from bot.members import guild_of
-from bot.notices import retirement_lines
-from bot.services.catalogue import OUTPUT_FORMATS, OutputSettings
-from bot.services.image_settings import ImageSettingsService
-from bot.services.retirement import RetirementWatch
-from bot.texts import text
+from bot.core.images.catalogue import OUTPUT_FORMATS, OutputSettings
+from bot.core.images.settings import ImageSettingsService
+from bot.discord_ui.members import guild_of
+from bot.discord_ui.notices import retirement_lines
+from bot.discord_ui.texts import text
+from bot.providers.retirement import RetirementWatch
 
 if TYPE_CHECKING:
-    from bot.client import ImagineBot
+    from bot.app.client import ImagineBot
 
 FORMAT_NAMES = {"png": "PNG (lossless, largest)", "webp": "WebP (small, keeps transparency)", "jpeg": "JPEG (small)"}
 

@@ -8,13 +8,13 @@ import discord
 from discord import app_commands
 from discord.app_commands import Choice
 
-from bot.services.catalogue import Aspect, Background, ImageRequest, ModelCatalogue
-from bot.services.normalize import clean_prompt
-from bot.translator import verbatim
+from bot.core.images.catalogue import Aspect, Background, ImageRequest, ModelCatalogue
+from bot.core.moderation.normalize import clean_prompt
+from bot.discord_ui.translator import verbatim
 from cogs.results import run_public_job
 
 if TYPE_CHECKING:
-    from bot.client import ImagineBot
+    from bot.app.client import ImagineBot
 
 ASPECT_NAMES = {
     Aspect.SQUARE: "Square (1:1)",

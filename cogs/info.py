@@ -6,18 +6,18 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.embeds import RESULT_COLOUR, safe_excerpt
-from bot.members import member_ref
-from bot.notices import retirement_lines
-from bot.services.moderation_policy import ModerationService
-from bot.services.quota import QuotaService
-from bot.services.retirement import RetirementWatch
-from bot.texts import text
+from bot.core.moderation.policy import ModerationService
+from bot.core.quota import QuotaService
+from bot.discord_ui.embeds import RESULT_COLOUR, safe_excerpt
+from bot.discord_ui.members import member_ref
+from bot.discord_ui.notices import retirement_lines
+from bot.discord_ui.texts import text
+from bot.providers.retirement import RetirementWatch
 from cogs.quota import usage_line
 from storage.results import ResultsRepository
 
 if TYPE_CHECKING:
-    from bot.client import ImagineBot
+    from bot.app.client import ImagineBot
 
 HISTORY_SIZE = 10
 

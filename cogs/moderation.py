@@ -7,16 +7,16 @@ from discord import app_commands
 from discord.app_commands import Choice, Range
 from discord.ext import commands
 
-from bot.members import guild_of
-from bot.moderation_views import blocklist_embed, dry_run_embed, strikes_embed, thresholds_embed
-from bot.services.blocklist import DEFAULT_WORDS
-from bot.services.errors import InvalidSettingError
-from bot.services.moderation_endpoint import CATEGORIES
-from bot.services.moderation_policy import ModerationService
-from bot.texts import text
+from bot.core.errors import InvalidSettingError
+from bot.core.moderation.blocklist import DEFAULT_WORDS
+from bot.core.moderation.policy import ModerationService
+from bot.discord_ui.members import guild_of
+from bot.discord_ui.moderation_embeds import blocklist_embed, dry_run_embed, strikes_embed, thresholds_embed
+from bot.discord_ui.texts import text
+from bot.providers.moderator import CATEGORIES
 
 if TYPE_CHECKING:
-    from bot.client import ImagineBot
+    from bot.app.client import ImagineBot
 
 THRESHOLD_HELP = "Block when the score reaches this, 0 to 1: HIGHER = MORE LENIENT. Or 'default'."
 

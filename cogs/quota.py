@@ -6,12 +6,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.members import member_ref
-from bot.services.quota import QuotaService, QuotaStatus
-from bot.texts import reset_time, text
+from bot.core.quota import QuotaService, QuotaStatus
+from bot.discord_ui.members import member_ref
+from bot.discord_ui.texts import reset_time, text
 
 if TYPE_CHECKING:
-    from bot.client import ImagineBot
+    from bot.app.client import ImagineBot
 
 
 def usage_line(used: int, limit: int | None, *, exempt: bool = False) -> str:

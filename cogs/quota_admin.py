@@ -7,13 +7,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.members import guild_of
-from bot.services.quota import GuildQuotaSettings, QuotaService, describe_limit, parse_limit
-from bot.texts import text
+from bot.core.quota import GuildQuotaSettings, QuotaService, describe_limit, parse_limit
+from bot.discord_ui.members import guild_of
+from bot.discord_ui.texts import text
 from storage.quota_limits import AdminChange, LimitKind
 
 if TYPE_CHECKING:
-    from bot.client import ImagineBot
+    from bot.app.client import ImagineBot
 
 LIMIT_HELP = "Images per day: a number, 'unlimited', or 'default'"
 FIELD_LIMIT = 1024

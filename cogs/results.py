@@ -16,20 +16,20 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.client import Services, services_of
-from bot.embeds import result_embeds, result_files
-from bot.generation import Delivery, Job, seconds_left
-from bot.members import guild_of, member_ref
-from bot.progress import InteractionProgress
-from bot.replies import explain, reply_privately
-from bot.services.catalogue import ImageOptions, ImageRequest
-from bot.services.errors import ImageTooLargeError, NotYoursError, PromptRefusedError, ResultGoneError
-from bot.services.normalize import clean_prompt
-from bot.texts import error_text, text, use_locale
+from bot.app.client import Services, services_of
+from bot.core.errors import ImageTooLargeError, NotYoursError, PromptRefusedError, ResultGoneError
+from bot.core.images.catalogue import ImageOptions, ImageRequest
+from bot.core.moderation.normalize import clean_prompt
+from bot.core.pipeline.runner import Delivery, Job, seconds_left
+from bot.discord_ui.embeds import result_embeds, result_files
+from bot.discord_ui.members import guild_of, member_ref
+from bot.discord_ui.progress import InteractionProgress
+from bot.discord_ui.replies import explain, reply_privately
+from bot.discord_ui.texts import error_text, text, use_locale
 from cogs.appeals import appeal_view
 
 if TYPE_CHECKING:
-    from bot.client import ImagineBot
+    from bot.app.client import ImagineBot
 
 log = logging.getLogger(__name__)
 

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands, tasks
 
-from bot.modlog import ModLog
-from bot.notices import notice_embed
-from bot.services.retirement import Retirement, RetirementWatch
+from bot.discord_ui.modlog import ModLog
+from bot.discord_ui.notices import notice_embed
+from bot.providers.retirement import Retirement, RetirementWatch
 
 if TYPE_CHECKING:
-    from bot.client import ImagineBot
+    from bot.app.client import ImagineBot
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import discord
 from PIL import Image, ImageDraw, ImageFont
 
-from bot.config import load_settings
-from bot.runner import serve
+from bot.app.config import load_settings
+from bot.app.runner import serve
 from tests.fakes.discord_server import FakeDiscord, FakeMessage, FakeUser
 from tests.fakes.openai_server import FakeOpenAI
 from tests.helpers import is_result

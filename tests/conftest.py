@@ -11,8 +11,8 @@ import pytest
 import yarl
 from discord.gateway import DiscordWebSocket
 
-from bot.config import Settings, load_settings
-from bot.runner import serve
+from bot.app.config import Settings, load_settings
+from bot.app.runner import serve
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI
 
@@ -72,7 +72,7 @@ StartBot = Callable[..., Awaitable[RunningBot]]
 
 @pytest.fixture
 async def start_bot(bot_env: dict[str, str], fake_discord: FakeDiscord) -> AsyncIterator[StartBot]:
-    """Start the real bot (``bot.runner.serve``) with extra environment; returns once its gateway session is up."""
+    """Start the real bot (``bot.app.runner.serve``) with extra environment; returns once its gateway session is up."""
     running: list[RunningBot] = []
 
     async def start(*, shutdown_grace: float = 5.0, **env: str) -> RunningBot:

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from bot.services.catalogue import DEFAULT_MODEL
+from bot.core.images.catalogue import DEFAULT_MODEL
 from tests.conftest import RunningBot, StartBot
 from tests.fakes.discord_server import FakeDiscord, FakeUser
 from tests.fakes.openai_server import FakeOpenAI

@@ -115,13 +115,13 @@ async def test_a_transient_failure_recovers_within_the_retries(
 async def test_configuration_errors_are_logged_for_the_admin_with_the_request_id(
     running_bot: RunningBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.ERROR, logger="bot.services.images")
+    caplog.set_level(logging.ERROR, logger="bot.providers.generator")
     fake_openai.fail_next(Failure.unverified_organization())
     record = await imagine(fake_discord, "a portrait")
     await wait_for_private_answer(fake_discord, record)
     request_id = fake_openai.image_requests[0].request_id
     assert request_id
-    (logged,) = [r for r in caplog.records if r.name == "bot.services.images"]
+    (logged,) = [r for r in caplog.records if r.name == "bot.providers.generator"]
     assert logged.levelno == logging.ERROR
     assert request_id in logged.getMessage()
     assert "NotConfiguredError" in logged.getMessage()
@@ -151,12 +151,12 @@ async def test_an_unexpected_error_is_logged_with_its_traceback_and_answered_gen
 
     # The extension module as the running bot loaded it (discord.py imports extensions itself).
     monkeypatch.setattr(sys.modules["cogs.results"], "result_embeds", explode)
-    caplog.set_level(logging.ERROR, logger="bot.replies")
+    caplog.set_level(logging.ERROR, logger="bot.discord_ui.replies")
     record = await imagine(fake_discord, "a picture that trips a bug")
     answer = await wait_for_private_answer(fake_discord, record)
     assert "Something went wrong" in answer
     assert "internal detail" not in answer
     assert_nothing_public_remains(record)
-    (logged,) = [r for r in caplog.records if r.name == "bot.replies"]
+    (logged,) = [r for r in caplog.records if r.name == "bot.discord_ui.replies"]
     assert logged.exc_info is not None
     assert "internal detail members must not see" in str(logged.exc_info[1])

@@ -8,8 +8,8 @@ from pathlib import Path
 import openai
 import pytest
 
-from bot.services.catalogue import DEFAULT_MODEL
-from bot.services.retirement import Retirement, RetirementWatch, utc_today
+from bot.core.images.catalogue import DEFAULT_MODEL
+from bot.providers.retirement import Retirement, RetirementWatch, utc_today
 from storage.database import open_database
 from storage.model_notices import ModelNoticesRepository
 from tests.conftest import StartBot
@@ -96,7 +96,7 @@ async def test_a_model_that_disappears_while_the_bot_runs_costs_nothing_and_tell
 ) -> None:
     await start_bot()
     del fake_openai.models[DEFAULT_MODEL]
-    with caplog.at_level(logging.ERROR, logger="bot.services.images"):
+    with caplog.at_level(logging.ERROR, logger="bot.providers.generator"):
         answer = await wait_for_private_answer(fake_discord, await imagine(fake_discord, "a lighthouse"))
     assert "isn't set up correctly" in answer
     assert await quota_used(fake_discord) == "0 of 10 used, **10 left**"
@@ -108,7 +108,7 @@ async def test_a_shutdown_ahead_is_logged_shown_to_admins_and_noticed_once_in_th
 ) -> None:
     shutdown = utc_today() + timedelta(days=5)
     fake_openai.models[DEFAULT_MODEL] = shutdown.isoformat()
-    with caplog.at_level(logging.WARNING, logger="bot.services.retirement"):
+    with caplog.at_level(logging.WARNING, logger="bot.providers.retirement"):
         bot = await start_bot()
     assert f"shuts down the image model {DEFAULT_MODEL!r} (IMAGE_MODEL) on {shutdown}, in 5 day(s)" in caplog.text
 
@@ -158,9 +158,9 @@ async def test_an_endpoint_without_a_model_list_gets_one_warning_and_the_bot_run
     start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake_openai.serves_models = False
-    with caplog.at_level(logging.WARNING, logger="bot.services.retirement"):
+    with caplog.at_level(logging.WARNING, logger="bot.providers.retirement"):
         await start_bot()
-    (warning,) = [r for r in caplog.records if r.name == "bot.services.retirement"]
+    (warning,) = [r for r in caplog.records if r.name == "bot.providers.retirement"]
     assert "does not list its models" in warning.getMessage()
     await wait_for_result(fake_discord, await imagine(fake_discord, "a lighthouse"))
 

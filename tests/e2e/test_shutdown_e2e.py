@@ -61,9 +61,9 @@ class DrainStarted(logging.Handler):
 async def test_members_arriving_during_shutdown_are_told_privately(
     start_bot: StartBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.services.jobs")
+    caplog.set_level(logging.INFO, logger="bot.core.pipeline.tracker")
     drain_started = DrainStarted()
-    jobs_log = logging.getLogger("bot.services.jobs")
+    jobs_log = logging.getLogger("bot.core.pipeline.tracker")
     jobs_log.addHandler(drain_started)
     try:
         await check_late_members_are_refused(start_bot, fake_discord, fake_openai, drain_started.event)

@@ -6,7 +6,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-DISCORD_FREE = sorted([*REPO.glob("bot/services/*.py"), *REPO.glob("storage/*.py"), REPO / "bot" / "config.py"])
+DISCORD_FREE = sorted(
+    [*REPO.glob("bot/core/**/*.py"), *REPO.glob("bot/providers/*.py"), *REPO.glob("storage/*.py")]
+    + [REPO / "bot" / "app" / "config.py"]
+)
 MAX_COG_LINES = 300
 
 

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from bot.services.batching import Batcher
+from bot.providers.batching import Batcher
 from tests.helpers import first_steps
 
 

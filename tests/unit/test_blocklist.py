@@ -4,10 +4,10 @@ import random
 
 import pytest
 
-from bot.services import normalize
-from bot.services.blocklist import DEFAULT_WORDS, BlockEntry, Blocklist, prepare_entry
-from bot.services.errors import InvalidSettingError
-from bot.services.normalize import fold, unicode_fold
+from bot.core.errors import InvalidSettingError
+from bot.core.moderation import normalize
+from bot.core.moderation.blocklist import DEFAULT_WORDS, BlockEntry, Blocklist, prepare_entry
+from bot.core.moderation.normalize import fold, unicode_fold
 
 BLOCKLIST = Blocklist(
     [

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from bot.services.cache import GuildCache
+from bot.core.cache import GuildCache
 
 
 class Loads:

@@ -2,7 +2,8 @@
 
 import pytest
 
-from bot.services.catalogue import (
+from bot.core.errors import UnsupportedOptionError
+from bot.core.images.catalogue import (
     DEFAULT_MODEL,
     KNOWN_MODELS,
     Aspect,
@@ -15,7 +16,6 @@ from bot.services.catalogue import (
     capabilities_for,
     is_image_model,
 )
-from bot.services.errors import UnsupportedOptionError
 
 RETIRED = ("gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5", "chatgpt-image-latest", "dall-e-2", "dall-e-3")
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import DISCORD_API_DEFAULT, ConfigError, load_settings
-from bot.services.catalogue import DEFAULT_MODEL
+from bot.app.config import DISCORD_API_DEFAULT, ConfigError, load_settings
+from bot.core.images.catalogue import DEFAULT_MODEL
 
 REQUIRED = {"DISCORD_TOKEN": "discord-secret-token", "OPENAI_API_KEY": "sk-secret-key"}
 

@@ -12,10 +12,7 @@ import openai
 import pytest
 from aiohttp import web
 
-from bot.services import images
-from bot.services.catalogue import ImageOptions, ModelCatalogue
-from bot.services.downloads import ImageDownloader
-from bot.services.errors import (
+from bot.core.errors import (
     ImageRetrievalError,
     ModelGoneError,
     PolicyRefusalError,
@@ -23,7 +20,10 @@ from bot.services.errors import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from bot.services.images import GenerationResult, ImageGenerator, RetryPolicy
+from bot.core.images.catalogue import ImageOptions, ModelCatalogue
+from bot.providers import generator as generator_module
+from bot.providers.downloads import ImageDownloader
+from bot.providers.generator import GenerationResult, ImageGenerator, RetryPolicy
 from tests.fakes.openai_server import Failure, FakeOpenAI, gradient_png, partial_png
 from tests.helpers import decoded, noisy_png, server_answering
 
@@ -135,7 +135,7 @@ async def test_a_failure_to_start_the_stream_is_retried(fake_openai: FakeOpenAI)
 async def test_a_stream_held_open_after_its_image_is_dropped_after_a_grace(
     generator: ImageGenerator, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(images, "STREAM_END_GRACE_SECONDS", 0.05)
+    monkeypatch.setattr(generator_module, "STREAM_END_GRACE_SECONDS", 0.05)
     fake_openai.streams_linger = True
     async with asyncio.timeout(WAIT):  # a bound for a generator that waits for the end, never a synchronisation
         result = await generate(generator)
@@ -163,7 +163,7 @@ async def test_the_request_carries_the_options_and_the_clients_credentials(
         "moderation": "auto",
         "safety_identifier": "u1",
         "stream": True,
-        "partial_images": images.PARTIAL_IMAGES,
+        "partial_images": generator_module.PARTIAL_IMAGES,
     }
     assert previews == [partial_png("1024x1024", 0)]
     assert (result.model, result.size, result.quality) == (MODEL, "1024x1024", "low")
@@ -300,7 +300,7 @@ async def test_what_follows_the_image_is_only_read_to_the_end() -> None:
 async def test_the_old_done_marker_ends_the_stream_even_if_the_connection_stays_open(
     events: list[dict[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(images, "STREAM_END_GRACE_SECONDS", 60)
+    monkeypatch.setattr(generator_module, "STREAM_END_GRACE_SECONDS", 60)
     held = asyncio.Event()  # never set: the proxy keeps the response open after its marker
 
     async def done_then_held(request: web.Request) -> web.StreamResponse:

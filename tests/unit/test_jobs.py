@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
-from bot.services.errors import ShuttingDownError
-from bot.services.jobs import JobTracker
+from bot.core.errors import ShuttingDownError
+from bot.core.pipeline.tracker import JobTracker
 
 
 async def test_drain_with_nothing_running_returns_at_once() -> None:

@@ -9,10 +9,10 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.client import EXTENSIONS, ImagineBot
-from bot.locales import en, zh_cn
-from bot.services.catalogue import ModelCatalogue
-from bot.texts import CATALOGUES, language_for
+from bot.app.client import EXTENSIONS, ImagineBot
+from bot.core.images.catalogue import ModelCatalogue
+from bot.discord_ui.locales import en, zh_cn
+from bot.discord_ui.texts import CATALOGUES, language_for
 
 FIELDS = string.Formatter()
 # Discord's rule for localised command and option names.

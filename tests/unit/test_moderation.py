@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from bot.services.errors import AppealError, InvalidSettingError, ModerationUnavailableError, SuspendedError
-from bot.services.moderation_endpoint import (
+from bot.core.errors import AppealError, InvalidSettingError, ModerationUnavailableError, SuspendedError
+from bot.core.moderation.policy import ModerationService, Verdict
+from bot.providers.moderator import (
     STRICT_THRESHOLDS,
     ModerationScores,
     blocked_categories,
     thresholds_for,
 )
-from bot.services.moderation_policy import ModerationService, Verdict
 from storage.database import open_database
 from storage.moderation import ModerationRepository
 from tests.helpers import Clock

@@ -11,9 +11,9 @@ import pytest
 import yarl
 from aiohttp import web
 
-from bot.services.encoding import OFF_LOOP_THRESHOLD
-from bot.services.errors import ModerationUnavailableError
-from bot.services.moderation_endpoint import (
+from bot.core.errors import ModerationUnavailableError
+from bot.core.images.encoding import OFF_LOOP_THRESHOLD
+from bot.providers.moderator import (
     TEXT_REQUESTS_IN_FLIGHT,
     TEXTS_PER_REQUEST,
     ContentModerator,

@@ -6,7 +6,7 @@ from typing import Any, cast
 import aiohttp
 import discord
 
-from bot.progress import InteractionProgress
+from bot.discord_ui.progress import InteractionProgress
 
 
 class RecordingInteraction:

@@ -6,7 +6,7 @@ import httpx2
 import openai
 import pytest
 
-from bot.services.errors import (
+from bot.core.errors import (
     BillingExhaustedError,
     GenerationError,
     ImageRetrievalError,
@@ -18,8 +18,8 @@ from bot.services.errors import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from bot.services.images import RetryPolicy, translate_provider_error
-from bot.texts import error_text
+from bot.discord_ui.texts import error_text
+from bot.providers.generator import RetryPolicy, translate_provider_error
 
 URL = "http://127.0.0.1:1/v1/images/generations"
 

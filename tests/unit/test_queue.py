@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
-from bot.services.errors import AlreadyQueuedError
-from bot.services.queue import FairQueue
+from bot.core.errors import AlreadyQueuedError
+from bot.core.pipeline.queue import FairQueue
 
 
 async def hold(queue: FairQueue, member: int, started: list[int], release: asyncio.Event, positions: list[int]) -> None:

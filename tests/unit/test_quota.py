@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.services.errors import InvalidSettingError, QuotaExceededError
-from bot.services.quota import (
+from bot.core.errors import InvalidSettingError, QuotaExceededError
+from bot.core.quota import (
     DEFAULT,
     RESERVATION_TTL,
     GuildQuotaSettings,

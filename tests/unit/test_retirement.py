@@ -10,8 +10,8 @@ import openai
 import pytest
 from aiohttp import web
 
-from bot.config import ConfigError, ServiceUnreachableError
-from bot.services.retirement import Retirement, RetirementWatch
+from bot.app.config import ConfigError, ServiceUnreachableError
+from bot.providers.retirement import Retirement, RetirementWatch
 from storage.database import open_database
 from storage.model_notices import ModelNoticesRepository
 from tests.fakes.openai_server import FakeOpenAI
@@ -49,13 +49,13 @@ async def test_the_daily_look_picks_up_a_new_date_and_a_model_gone(
     await watch.check_at_start()
     assert watch.upcoming == ()
     fake_openai.models[MODEL] = "2027-01-01"
-    with caplog.at_level(logging.WARNING, logger="bot.services.retirement"):
+    with caplog.at_level(logging.WARNING, logger="bot.providers.retirement"):
         await watch.check_daily()
     assert watch.upcoming == (Retirement(MODEL, date(2027, 1, 1)),)
     assert "on 2027-01-01, in 30 day(s)" in caplog.text
     del fake_openai.models[MODEL]
     caplog.clear()
-    with caplog.at_level(logging.ERROR, logger="bot.services.retirement"):
+    with caplog.at_level(logging.ERROR, logger="bot.providers.retirement"):
         await watch.check_daily()
     assert f"IMAGE_MODEL '{MODEL}' is not served by the endpoint: members' requests for it fail" in caplog.text
 
@@ -66,7 +66,7 @@ async def test_a_failed_daily_look_keeps_what_was_known(
     fake_openai.models[MODEL] = "2026-12-20"
     await watch.check_at_start()
     await fake_openai.__aexit__()  # the endpoint goes away
-    with caplog.at_level(logging.WARNING, logger="bot.services.retirement"):
+    with caplog.at_level(logging.WARNING, logger="bot.providers.retirement"):
         await watch.check_daily()
     assert "Could not check the image models' shutdown dates today: connection refused" in caplog.text
     assert watch.upcoming == (Retirement(MODEL, date(2026, 12, 20)),)
@@ -125,7 +125,7 @@ async def test_a_model_list_that_cannot_be_read_is_a_warning_not_a_crash(
         return answer
 
     async with server_answering("models", handler, method="GET") as base_url, watch_of(base_url, tmp_path) as watch:
-        with caplog.at_level(logging.WARNING, logger="bot.services.retirement"):
+        with caplog.at_level(logging.WARNING, logger="bot.providers.retirement"):
             await watch.check_at_start()
     assert watch.upcoming == ()
     (warning,) = caplog.records
@@ -153,7 +153,7 @@ async def test_a_passing_server_error_at_start_leaves_the_daily_look_on(
         return answers.pop(0)
 
     async with server_answering("models", handler, method="GET") as base_url, watch_of(base_url, tmp_path) as watch:
-        with caplog.at_level(logging.WARNING, logger="bot.services.retirement"):
+        with caplog.at_level(logging.WARNING, logger="bot.providers.retirement"):
             await watch.check_at_start()
             assert "Could not list the endpoint's models (503); trying again tomorrow" in caplog.text
             await watch.check_daily()

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from bot.embeds import safe_excerpt
-from bot.health import is_healthy, write_heartbeat
-from bot.logs import RedactingFormatter
-from bot.services.encoding import decode_base64, prepare_for_upload
-from bot.services.errors import ImageRetrievalError, ImageTooLargeError
-from bot.services.identity import safety_identifier
+from bot.app.health import is_healthy, write_heartbeat
+from bot.app.logs import RedactingFormatter
+from bot.core.errors import ImageRetrievalError, ImageTooLargeError
+from bot.core.images.encoding import decode_base64, prepare_for_upload
+from bot.core.images.identity import safety_identifier
+from bot.discord_ui.embeds import safe_excerpt
 
 
 def test_excerpts_escape_mentions_and_markdown() -> None:
@@ -122,7 +122,7 @@ async def test_only_small_pngs_are_checked_on_the_event_loop(monkeypatch: pytest
         hops.append(args[0][:4].hex())
         return await to_thread(function, *args)
 
-    monkeypatch.setattr("bot.services.encoding.asyncio.to_thread", counted)
+    monkeypatch.setattr("bot.core.images.encoding.asyncio.to_thread", counted)
     roomy = 8 * 1024 * 1024
     png, jpeg = png_bytes(64, 32), io.BytesIO()
     Image.new("RGB", (64, 32)).save(jpeg, format="JPEG")

@@ -1,0 +1,1 @@
+"""Start-up and wiring: settings, the Discord client, command registration, health, logging."""

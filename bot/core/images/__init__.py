@@ -1,0 +1,1 @@
+"""What pictures can be asked for and how they are handled: the model catalogue, server settings, encoding."""

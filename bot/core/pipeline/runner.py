@@ -1,0 +1,250 @@
+"""Running one image job, from moderation and quota reservation to delivery, for /imagine and approved appeals."""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import discord
+
+from bot.core.errors import BotError, BusyError, PolicyRefusalError, PromptRefusedError
+from bot.core.images.catalogue import ImageOptions, ImageRequest
+from bot.core.images.encoding import PreparedImage, prepare_for_upload
+from bot.core.images.identity import safety_identifier
+from bot.core.moderation.policy import ALLOWED, ModerationService, Verdict
+from bot.core.pipeline.queue import FairQueue
+from bot.core.pipeline.tracker import JobTracker
+from bot.core.quota import MemberRef, QuotaService, Reservation
+from bot.discord_ui.modlog import ModLog, refusal_embed, spoiler_file
+from bot.providers.generator import GenerationResult, ImageGenerator
+
+log = logging.getLogger(__name__)
+
+# The moderation endpoint takes the pictures as they are: re-encoding them costs more than sending them.
+MIME_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
+# Leave time to post the result (or the error) before Discord's 15-minute interaction token expires.
+TOKEN_MARGIN_SECONDS = 60.0
+
+
+def seconds_left(interaction: discord.Interaction) -> float:
+    """How long a job answering ``interaction`` may take, keeping a margin before its token expires."""
+    return (interaction.expires_at - discord.utils.utcnow()).total_seconds() - TOKEN_MARGIN_SECONDS
+
+
+def _file_extension(options: ImageOptions) -> str:
+    """The extension of the files a job's request comes back as (previews are in the format it asked for)."""
+    file_format = options.output_format or "png"
+    return "jpg" if file_format == "jpeg" else file_format
+
+
+@dataclass(frozen=True)
+class Job:
+    """One request for pictures, wherever it came from."""
+
+    guild: discord.Guild
+    member: MemberRef
+    channel_id: int
+    prompt: str
+    request: ImageRequest  # what the member chose, kept with a refusal or result
+    options: ImageOptions  # the request resolved on its model, as sent
+    age_restricted: bool
+    upload_limit: int
+    deadline_seconds: float
+    approved_by: int | None = None  # a moderator who approved this job on appeal
+
+    def request_record(self) -> dict[str, object]:
+        """The member's choices and the model that served them, as kept with a result or a refusal, so that Reroll
+        or an approved appeal asks again on the same model while it is offered."""
+        return replace(self.request, model=self.options.model).record()
+
+
+# Whether a partial preview may be shown; called only when it is about to be.
+PreviewCheck = Callable[[], Awaitable[bool]]
+
+
+class Progress(Protocol):
+    """Where a job shows how far it has got (the public placeholder of /imagine; nowhere for approvals)."""
+
+    def queued(self, position: int) -> None: ...
+    async def generating(self) -> None: ...
+    async def partial(self, preview: bytes, check: PreviewCheck, *, extension: str = "png") -> None: ...
+    async def close(self) -> None: ...
+
+
+class SilentProgress:
+    """Progress nobody sees."""
+
+    def queued(self, position: int) -> None:
+        """Nothing to show."""
+
+    async def generating(self) -> None:
+        """Nothing to show."""
+
+    async def partial(self, preview: bytes, check: PreviewCheck, *, extension: str = "png") -> None:
+        """Nothing to show, so nothing to check."""
+
+    async def close(self) -> None:
+        """Nothing to stop."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a job made, ready to post; ``job_id`` (its generation id) is what buttons on the result carry."""
+
+    result: GenerationResult
+    images: list[PreparedImage]
+    job_id: int
+
+
+class ImageJobRunner:
+    """Quota, moderation of the prompt's outcome, generation and posting for one job."""
+
+    def __init__(
+        self,
+        generator: ImageGenerator,
+        quota: QuotaService,
+        moderation: ModerationService,
+        modlog: ModLog,
+        queue: FairQueue,
+        *,
+        safety_salt: bytes,
+    ) -> None:
+        self.generator = generator
+        self._quota = quota
+        self._moderation = moderation
+        self._modlog = modlog
+        self._queue = queue
+        self._salt = safety_salt
+
+    async def run(
+        self,
+        job: Job,
+        post: Callable[[Delivery], Awaitable[None]],
+        *,
+        jobs: JobTracker,
+        progress: Progress | None = None,
+    ) -> None:
+        """The whole job as tracked work: moderation (unless a moderator approved it), reservation, delivery, and
+        the settlement, during which a shutdown waits but never cuts in (the picture is already posted)."""
+        with jobs.track():
+            verdict = ALLOWED if job.approved_by is not None else await self._prompt_verdict(job)
+            if not verdict.allowed:
+                raise await self.record_refusal(job, verdict)
+            reservation = await self._reserve(job)
+            await self._deliver(job, reservation, post, progress or SilentProgress())
+            jobs.protect()
+            await self._settle(reservation)
+
+    async def _prompt_verdict(self, job: Job) -> Verdict:
+        """Suspension (raised at once), then what the moderation layers say about the prompt."""
+        await self._moderation.ensure_not_suspended(job.member.guild_id, job.member.user_id)
+        return await self._moderation.check_prompt(job.member.guild_id, job.prompt, age_restricted=job.age_restricted)
+
+    async def _reserve(self, job: Job) -> Reservation:
+        """Hold the job's images against the member's and the server's quota."""
+        return await self._quota.reserve(
+            job.member,
+            channel_id=job.channel_id,
+            images=job.options.count,
+            model=job.options.model,
+            size=job.options.size,
+            prompt=job.prompt,
+        )
+
+    async def _deliver(
+        self, job: Job, reservation: Reservation, post: Callable[[Delivery], Awaitable[None]], progress: Progress
+    ) -> None:
+        """Wait for a turn, generate, check the pictures and ``post`` them, all before the deadline (a job that
+        would outlive its interaction is cancelled, even while waiting); on any failure the images go back."""
+        try:
+            async with asyncio.timeout(max(job.deadline_seconds, 0.0)):
+                async with self._queue.slot(job.member.user_id, progress.queued):
+                    await progress.generating()
+                    delivery = await self._produce(job, progress, reservation.generation_id)
+                await progress.close()
+                await post(delivery)
+        except TimeoutError as exc:
+            await progress.close()
+            await self._release(reservation, exc)
+            raise BusyError from None
+        except BaseException as exc:
+            await progress.close()  # no late progress edit may land on the answer that follows
+            await self._release(reservation, exc)
+            raise
+
+    async def _settle(self, reservation: Reservation) -> None:
+        """The pictures were posted: keep the images counted. Never raises: the member already has them."""
+        try:
+            await self._quota.settle(reservation)
+        except Exception:
+            log.exception("Could not record the delivery of reservation %s", reservation.generation_id)
+
+    async def record_refusal(
+        self, job: Job, verdict: Verdict, *, image: PreparedImage | None = None
+    ) -> PromptRefusedError:
+        """Record a refusal and tell the moderators; returns the error to raise."""
+        error = await self._moderation.refuse(
+            guild_id=job.member.guild_id,
+            channel_id=job.channel_id,
+            user_id=job.member.user_id,
+            verdict=verdict,
+            prompt=job.prompt,
+            options=job.request_record(),
+            approved=job.approved_by is not None,
+        )
+        refusal = await self._moderation.refusal(error.refusal_id or 0)
+        if refusal is not None:
+            title = "modlog.output_title" if verdict.layer == "output" else "modlog.refusal_title"
+            embed = refusal_embed(refusal, title_key=title, suspended_until=error.suspended_until)
+            files = [spoiler_file(image.data, image.extension, refusal.id)] if image is not None else []
+            await self._modlog.post(job.guild, embed=embed, files=files)
+        return error
+
+    async def _produce(self, job: Job, progress: Progress, job_id: int) -> Delivery:
+        async def show_partial(partial: bytes) -> None:
+            # A preview is public too: where the server checks pictures, an unchecked one is never shown.
+            extension = _file_extension(job.options)
+            await progress.partial(partial, lambda: self._output_allowed(job, partial, extension), extension=extension)
+
+        try:
+            result = await self.generator.generate(
+                job.prompt,
+                job.options,
+                safety_identifier=safety_identifier(self._salt, job.member.user_id),
+                on_partial=show_partial,
+            )
+        except PolicyRefusalError as exc:
+            raise await self.record_refusal(job, Verdict("provider", ("policy",), {"provider": "refused"})) from exc
+        images = await asyncio.gather(*(prepare_for_upload(data, job.upload_limit) for data in result.images))
+        verdicts = await asyncio.gather(*(self._check_output(job, image) for image in images))
+        for image, verdict in zip(images, verdicts, strict=True):
+            if not verdict.allowed:
+                raise await self.record_refusal(job, verdict, image=image)
+        return Delivery(result, list(images), job_id)
+
+    async def _check_output(self, job: Job, image: PreparedImage) -> Verdict:
+        if not (await self._moderation.settings(job.member.guild_id)).output_check:
+            return ALLOWED
+        return await self._moderation.check_output(
+            job.member.guild_id, image.data, MIME_TYPES[image.extension], age_restricted=job.age_restricted
+        )
+
+    async def _output_allowed(self, job: Job, partial: bytes, extension: str) -> bool:
+        """Whether a partial preview may be shown: never if the check fails or is unavailable."""
+        if not (await self._moderation.settings(job.member.guild_id)).output_check:
+            return True
+        try:
+            verdict = await self._moderation.check_output(
+                job.member.guild_id, partial, MIME_TYPES[extension], age_restricted=job.age_restricted
+            )
+        except BotError:
+            return False
+        return verdict.allowed
+
+    async def _release(self, reservation: Reservation, cause: BaseException) -> None:
+        """Give the images back, without letting a storage error hide the failure itself."""
+        try:
+            await self._quota.release(reservation, outcome=type(cause).__name__)
+        except Exception:
+            log.exception("Could not release reservation %s; it expires on its own", reservation.generation_id)

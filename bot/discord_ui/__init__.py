@@ -1,0 +1,1 @@
+"""Everything members see: replies, the public job flow, progress, buttons, embeds, the mod-log, texts, locales."""

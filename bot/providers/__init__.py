@@ -1,0 +1,1 @@
+"""Wrappers around the one shared ``AsyncOpenAI`` client: generation, moderation, model retirement, downloads."""

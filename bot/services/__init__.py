@@ -1,1 +1,0 @@
-"""Plain async services with no Discord imports: image generation, downloads, encoding, identities."""
