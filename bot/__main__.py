@@ -5,9 +5,10 @@ import sys
 
 import discord
 
-from bot.app.config import ConfigError, ServiceUnreachableError, settings_from_environment
+from bot.app.config import settings_from_environment
 from bot.app.logs import configure_logging
 from bot.app.runner import serve
+from bot.core.errors import ConfigError, ServiceUnreachableError
 
 
 def main() -> int:

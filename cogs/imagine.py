@@ -10,8 +10,8 @@ from discord.app_commands import Choice
 
 from bot.core.images.catalogue import Aspect, Background, ImageRequest, ModelCatalogue
 from bot.core.moderation.normalize import clean_prompt
+from bot.discord_ui.public_job import run_public_job
 from bot.discord_ui.translator import verbatim
-from cogs.results import run_public_job
 
 if TYPE_CHECKING:
     from bot.app.client import ImagineBot

@@ -11,9 +11,9 @@ from bot.core.quota import QuotaService
 from bot.discord_ui.embeds import RESULT_COLOUR, safe_excerpt
 from bot.discord_ui.members import member_ref
 from bot.discord_ui.notices import retirement_lines
+from bot.discord_ui.quota_embeds import usage_line
 from bot.discord_ui.texts import text
 from bot.providers.retirement import RetirementWatch
-from cogs.quota import usage_line
 from storage.results import ResultsRepository
 
 if TYPE_CHECKING:

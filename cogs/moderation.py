@@ -10,10 +10,10 @@ from discord.ext import commands
 from bot.core.errors import InvalidSettingError
 from bot.core.moderation.blocklist import DEFAULT_WORDS
 from bot.core.moderation.policy import ModerationService
+from bot.core.moderation.thresholds import CATEGORIES
 from bot.discord_ui.members import guild_of
 from bot.discord_ui.moderation_embeds import blocklist_embed, dry_run_embed, strikes_embed, thresholds_embed
 from bot.discord_ui.texts import text
-from bot.providers.moderator import CATEGORIES
 
 if TYPE_CHECKING:
     from bot.app.client import ImagineBot

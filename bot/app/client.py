@@ -53,20 +53,17 @@ class Services:
     progress_interval: float
 
 
-def services_of(interaction: discord.Interaction) -> Services:
-    """The services of the bot this interaction reached (for buttons and modals, which have no cog)."""
-    return interaction.client.services  # type: ignore[attr-defined]
-
-
 class ImagineTree(app_commands.CommandTree["ImagineBot"]):
     """Command tree whose one error handler always answers privately and never shows exception text."""
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+    async def interaction_check(self, interaction: "discord.Interaction[ImagineBot]") -> bool:
         """Every command answers in its member's language."""
         use_locale(interaction)
         return True
 
-    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+    async def on_error(
+        self, interaction: "discord.Interaction[ImagineBot]", error: app_commands.AppCommandError
+    ) -> None:
         """Explain our own errors to the member; log everything else with its traceback."""
         await explain(interaction, error.original if isinstance(error, app_commands.CommandInvokeError) else error)
 

@@ -5,10 +5,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
+from bot.core.errors import ConfigError
 from bot.core.images.catalogue import DEFAULT_MODEL
 
 DISCORD_API_DEFAULT = "https://discord.com/api/v10"
@@ -19,29 +20,6 @@ MAX_MODELS = 25
 MAX_MODEL_NAME = 100
 
 T = TypeVar("T")
-
-
-class ConfigError(ValueError):
-    """A setting is missing or malformed; the message names the key and never echoes secret values."""
-
-    def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"{key}: {problem}")
-        self.key = key
-
-
-class ServiceUnreachableError(RuntimeError):
-    """A service the bot needs at start-up could not be reached; the message names it and the key that points at
-    it."""
-
-    def __init__(self, service: str, key: str, reason: str) -> None:
-        super().__init__(f"could not reach {service} ({key}): {reason}")
-        self.key = key
-
-
-def without_credentials(url: str) -> str:
-    """``url`` without any user and password it carries, to print."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])).rstrip("/")
 
 
 class Secret:

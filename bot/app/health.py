@@ -4,7 +4,8 @@ import sys
 import time
 from pathlib import Path
 
-from bot.app.config import ConfigError, settings_from_environment
+from bot.app.config import settings_from_environment
+from bot.core.errors import ConfigError
 
 HEARTBEAT_INTERVAL_SECONDS = 30.0
 HEARTBEAT_MAX_AGE_SECONDS = 3 * HEARTBEAT_INTERVAL_SECONDS

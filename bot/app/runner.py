@@ -14,8 +14,9 @@ import openai
 
 from bot.app.client import ImagineBot, Services
 from bot.app.command_sync import sync_commands_if_changed
-from bot.app.config import ServiceUnreachableError, Settings, without_credentials
+from bot.app.config import Settings
 from bot.app.health import heartbeat_path
+from bot.core.errors import ServiceUnreachableError, without_credentials
 from bot.core.images.catalogue import ModelCatalogue
 from bot.core.images.settings import ImageSettingsService
 from bot.core.moderation.policy import ModerationService
@@ -111,7 +112,7 @@ async def serve(
         )
         modlog = ModLog(moderation)
         queue = FairQueue(capacity=settings.image_concurrency, per_member=settings.image_jobs_per_member)
-        runner = ImageJobRunner(generator, quota, moderation, modlog, queue, safety_salt=await state.safety_salt())
+        runner = ImageJobRunner(generator, quota, moderation, queue, safety_salt=await state.safety_salt())
         jobs = JobTracker()
         services = Services(
             runner=runner,

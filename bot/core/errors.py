@@ -1,7 +1,9 @@
-"""Domain errors raised by the services; the Discord layer turns each into a friendly private answer."""
+"""Domain errors raised by the services; the Discord layer turns each into a friendly private answer. Start-up
+errors end start-up with one line."""
 
 from datetime import datetime
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 
 class BotError(Exception):
@@ -162,3 +164,26 @@ class NotYoursError(BotError):
 
 class ResultGoneError(BotError):
     """The result a button belongs to was deleted or cannot be found."""
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the key and never echoes secret values."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+
+
+class ServiceUnreachableError(RuntimeError):
+    """A service the bot needs at start-up could not be reached; the message names it and the key that points at
+    it."""
+
+    def __init__(self, service: str, key: str, reason: str) -> None:
+        super().__init__(f"could not reach {service} ({key}): {reason}")
+        self.key = key
+
+
+def without_credentials(url: str) -> str:
+    """``url`` without any user and password it carries, to print."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])).rstrip("/")

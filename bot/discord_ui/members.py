@@ -5,6 +5,14 @@ from discord import app_commands
 
 from bot.core.quota import MemberRef
 
+# Leave time to post the result (or the error) before Discord's 15-minute interaction token expires.
+TOKEN_MARGIN_SECONDS = 60.0
+
+
+def seconds_left(interaction: discord.Interaction) -> float:
+    """How long a job answering ``interaction`` may take, keeping a margin before its token expires."""
+    return (interaction.expires_at - discord.utils.utcnow()).total_seconds() - TOKEN_MARGIN_SECONDS
+
 
 def guild_of(interaction: discord.Interaction) -> discord.Guild:
     """The interaction's server; commands using this are guild-only, so outside one it is the usual refusal."""
@@ -22,3 +30,14 @@ def member_ref(interaction: discord.Interaction) -> MemberRef:
         user_id=interaction.user.id,
         role_ids=frozenset(role.id for role in interaction.user.roles),
     )
+
+
+async def member_of(guild: discord.Guild, user_id: int) -> MemberRef:
+    """A member of ``guild`` with their roles (for their quota), fetched if not cached; no roles if they left."""
+    member = guild.get_member(user_id)
+    if member is None:
+        try:
+            member = await guild.fetch_member(user_id)
+        except discord.HTTPException:
+            return MemberRef(guild.id, user_id, frozenset())
+    return MemberRef(guild.id, user_id, frozenset(role.id for role in member.roles))

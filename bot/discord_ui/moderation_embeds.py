@@ -5,10 +5,10 @@ from collections.abc import Sequence
 import discord
 
 from bot.core.moderation.policy import DryRun
+from bot.core.moderation.thresholds import CATEGORIES, STRICT_THRESHOLDS
 from bot.discord_ui.embeds import safe_excerpt
 from bot.discord_ui.modlog import spoiler
 from bot.discord_ui.texts import category_names, text
-from bot.providers.moderator import CATEGORIES, STRICT_THRESHOLDS
 from storage.moderation import Refusal
 
 COLOUR = discord.Colour.dark_teal()

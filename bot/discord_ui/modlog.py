@@ -11,6 +11,7 @@ from datetime import datetime
 
 import discord
 
+from bot.core.images.encoding import PreparedImage
 from bot.core.moderation.policy import ModerationService
 from bot.discord_ui.embeds import safe_excerpt
 from bot.discord_ui.texts import text
@@ -58,6 +59,10 @@ class ModLog:
     def __init__(self, moderation: ModerationService) -> None:
         self._moderation = moderation
 
+    def refusals(self, guild: discord.Guild) -> "GuildRefusalLog":
+        """Where the job pipeline tells this server's moderators of a refusal."""
+        return GuildRefusalLog(self, guild)
+
     async def post(
         self,
         guild: discord.Guild,
@@ -90,3 +95,20 @@ class ModLog:
     async def _problem(self, guild: discord.Guild, problem: str) -> None:
         if await self._moderation.note_modlog_problem(guild.id, problem):
             log.warning("Mod-log of guild %s cannot be used: %s", guild.id, problem)
+
+
+class GuildRefusalLog:
+    """A server's refusals, posted to its mod-log with the withheld picture (if any) behind a spoiler."""
+
+    def __init__(self, modlog: ModLog, guild: discord.Guild) -> None:
+        self._modlog = modlog
+        self._guild = guild
+
+    async def refused(
+        self, refusal: Refusal, *, output: bool, suspended_until: datetime | None, image: PreparedImage | None
+    ) -> None:
+        """Post the refusal; a mod-log that cannot be used is remembered, never raised."""
+        title = "modlog.output_title" if output else "modlog.refusal_title"
+        embed = refusal_embed(refusal, title_key=title, suspended_until=suspended_until)
+        files = [spoiler_file(image.data, image.extension, refusal.id)] if image is not None else []
+        await self._modlog.post(self._guild, embed=embed, files=files)

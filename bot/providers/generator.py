@@ -27,6 +27,7 @@ from bot.core.errors import (
 )
 from bot.core.images.catalogue import ImageOptions, ModelCatalogue
 from bot.core.images.encoding import decode_base64
+from bot.core.images.generation import GenerationResult
 from bot.providers.downloads import ImageDownloader
 
 log = logging.getLogger(__name__)
@@ -64,18 +65,6 @@ class RetryPolicy:
             return error.retry_after if error.retry_after <= self.max_retry_after else None
         backoff = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
         return backoff * random.uniform(0.75, 1.0)  # noqa: S311 - jitter, not cryptography
-
-
-@dataclass(frozen=True)
-class GenerationResult:
-    """What the provider made for one request: raw image bytes plus what to tell the member about it."""
-
-    images: tuple[bytes, ...]
-    model: str
-    size: str
-    quality: str | None
-    revised_prompt: str | None
-    seconds: float
 
 
 class ImageGenerator:

@@ -15,7 +15,7 @@ from http import HTTPStatus
 
 import openai
 
-from bot.app.config import ConfigError, ServiceUnreachableError, without_credentials
+from bot.core.errors import ConfigError, ServiceUnreachableError, without_credentials
 from bot.core.images.catalogue import is_image_model
 from storage.model_notices import ModelNoticesRepository
 

@@ -150,7 +150,7 @@ async def test_an_unexpected_error_is_logged_with_its_traceback_and_answered_gen
         raise RuntimeError("internal detail members must not see")
 
     # The extension module as the running bot loaded it (discord.py imports extensions itself).
-    monkeypatch.setattr(sys.modules["cogs.results"], "result_embeds", explode)
+    monkeypatch.setattr(sys.modules["bot.discord_ui.public_job"], "result_embeds", explode)
     caplog.set_level(logging.ERROR, logger="bot.discord_ui.replies")
     record = await imagine(fake_discord, "a picture that trips a bug")
     answer = await wait_for_private_answer(fake_discord, record)

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.app.config import DISCORD_API_DEFAULT, ConfigError, load_settings
+from bot.app.config import DISCORD_API_DEFAULT, load_settings
+from bot.core.errors import ConfigError
 from bot.core.images.catalogue import DEFAULT_MODEL
 
 REQUIRED = {"DISCORD_TOKEN": "discord-secret-token", "OPENAI_API_KEY": "sk-secret-key"}

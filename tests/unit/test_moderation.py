@@ -12,7 +12,7 @@ import pytest
 
 from bot.core.errors import AppealError, InvalidSettingError, ModerationUnavailableError, SuspendedError
 from bot.core.moderation.policy import ModerationService, Verdict
-from bot.providers.moderator import (
+from bot.core.moderation.thresholds import (
     STRICT_THRESHOLDS,
     ModerationScores,
     blocked_categories,

@@ -13,12 +13,8 @@ from aiohttp import web
 
 from bot.core.errors import ModerationUnavailableError
 from bot.core.images.encoding import OFF_LOOP_THRESHOLD
-from bot.providers.moderator import (
-    TEXT_REQUESTS_IN_FLIGHT,
-    TEXTS_PER_REQUEST,
-    ContentModerator,
-    scores_from,
-)
+from bot.core.moderation.thresholds import scores_from
+from bot.providers.moderator import TEXT_REQUESTS_IN_FLIGHT, TEXTS_PER_REQUEST, ContentModerator
 from tests.fakes.openai_server import Failure, FakeOpenAI
 from tests.helpers import first_steps, noisy_png, server_answering
 

@@ -10,7 +10,7 @@ import openai
 import pytest
 from aiohttp import web
 
-from bot.app.config import ConfigError, ServiceUnreachableError
+from bot.core.errors import ConfigError, ServiceUnreachableError
 from bot.providers.retirement import Retirement, RetirementWatch
 from storage.database import open_database
 from storage.model_notices import ModelNoticesRepository

@@ -17,13 +17,7 @@ from bot.core.errors import (
 )
 from bot.core.moderation.blocklist import DEFAULT_WORDS, BlockEntry, Blocklist, BlockMatch, prepare_entry
 from bot.core.moderation.normalize import clean_prompt, fold
-from bot.providers.moderator import (
-    CATEGORIES,
-    ContentModerator,
-    ModerationScores,
-    blocked_categories,
-    thresholds_for,
-)
+from bot.core.moderation.thresholds import CATEGORIES, ModerationScores, Moderator, blocked_categories, thresholds_for
 from storage.moderation import Appeal, Layer, ModerationRepository, ModerationSettings, Refusal
 
 log = logging.getLogger(__name__)
@@ -68,7 +62,7 @@ class ModerationService:
     def __init__(
         self,
         repository: ModerationRepository,
-        moderator: ContentModerator,
+        moderator: Moderator,
         *,
         fail_closed: bool = True,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),

@@ -4,32 +4,24 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Protocol
-
-import discord
 
 from bot.core.errors import BotError, BusyError, PolicyRefusalError, PromptRefusedError
 from bot.core.images.catalogue import ImageOptions, ImageRequest
 from bot.core.images.encoding import PreparedImage, prepare_for_upload
+from bot.core.images.generation import GenerationResult, Generator
 from bot.core.images.identity import safety_identifier
 from bot.core.moderation.policy import ALLOWED, ModerationService, Verdict
 from bot.core.pipeline.queue import FairQueue
 from bot.core.pipeline.tracker import JobTracker
 from bot.core.quota import MemberRef, QuotaService, Reservation
-from bot.discord_ui.modlog import ModLog, refusal_embed, spoiler_file
-from bot.providers.generator import GenerationResult, ImageGenerator
+from storage.moderation import Refusal
 
 log = logging.getLogger(__name__)
 
 # The moderation endpoint takes the pictures as they are: re-encoding them costs more than sending them.
 MIME_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
-# Leave time to post the result (or the error) before Discord's 15-minute interaction token expires.
-TOKEN_MARGIN_SECONDS = 60.0
-
-
-def seconds_left(interaction: discord.Interaction) -> float:
-    """How long a job answering ``interaction`` may take, keeping a margin before its token expires."""
-    return (interaction.expires_at - discord.utils.utcnow()).total_seconds() - TOKEN_MARGIN_SECONDS
 
 
 def _file_extension(options: ImageOptions) -> str:
@@ -42,7 +34,6 @@ def _file_extension(options: ImageOptions) -> str:
 class Job:
     """One request for pictures, wherever it came from."""
 
-    guild: discord.Guild
     member: MemberRef
     channel_id: int
     prompt: str
@@ -70,6 +61,14 @@ class Progress(Protocol):
     async def generating(self) -> None: ...
     async def partial(self, preview: bytes, check: PreviewCheck, *, extension: str = "png") -> None: ...
     async def close(self) -> None: ...
+
+
+class RefusalLog(Protocol):
+    """Where moderators learn of a job's refusal (the server's mod-log); never raises."""
+
+    async def refused(
+        self, refusal: Refusal, *, output: bool, suspended_until: datetime | None, image: PreparedImage | None
+    ) -> None: ...
 
 
 class SilentProgress:
@@ -102,10 +101,9 @@ class ImageJobRunner:
 
     def __init__(
         self,
-        generator: ImageGenerator,
+        generator: Generator,
         quota: QuotaService,
         moderation: ModerationService,
-        modlog: ModLog,
         queue: FairQueue,
         *,
         safety_salt: bytes,
@@ -113,7 +111,6 @@ class ImageJobRunner:
         self.generator = generator
         self._quota = quota
         self._moderation = moderation
-        self._modlog = modlog
         self._queue = queue
         self._salt = safety_salt
 
@@ -123,16 +120,18 @@ class ImageJobRunner:
         post: Callable[[Delivery], Awaitable[None]],
         *,
         jobs: JobTracker,
+        refusals: RefusalLog,
         progress: Progress | None = None,
     ) -> None:
         """The whole job as tracked work: moderation (unless a moderator approved it), reservation, delivery, and
-        the settlement, during which a shutdown waits but never cuts in (the picture is already posted)."""
+        the settlement, during which a shutdown waits but never cuts in (the picture is already posted).
+        Refusals are recorded and told to ``refusals``."""
         with jobs.track():
             verdict = ALLOWED if job.approved_by is not None else await self._prompt_verdict(job)
             if not verdict.allowed:
-                raise await self.record_refusal(job, verdict)
+                raise await self._record_refusal(job, verdict, refusals)
             reservation = await self._reserve(job)
-            await self._deliver(job, reservation, post, progress or SilentProgress())
+            await self._deliver(job, reservation, post, progress or SilentProgress(), refusals)
             jobs.protect()
             await self._settle(reservation)
 
@@ -153,7 +152,12 @@ class ImageJobRunner:
         )
 
     async def _deliver(
-        self, job: Job, reservation: Reservation, post: Callable[[Delivery], Awaitable[None]], progress: Progress
+        self,
+        job: Job,
+        reservation: Reservation,
+        post: Callable[[Delivery], Awaitable[None]],
+        progress: Progress,
+        refusals: RefusalLog,
     ) -> None:
         """Wait for a turn, generate, check the pictures and ``post`` them, all before the deadline (a job that
         would outlive its interaction is cancelled, even while waiting); on any failure the images go back."""
@@ -161,7 +165,7 @@ class ImageJobRunner:
             async with asyncio.timeout(max(job.deadline_seconds, 0.0)):
                 async with self._queue.slot(job.member.user_id, progress.queued):
                     await progress.generating()
-                    delivery = await self._produce(job, progress, reservation.generation_id)
+                    delivery = await self._produce(job, progress, reservation.generation_id, refusals)
                 await progress.close()
                 await post(delivery)
         except TimeoutError as exc:
@@ -180,8 +184,8 @@ class ImageJobRunner:
         except Exception:
             log.exception("Could not record the delivery of reservation %s", reservation.generation_id)
 
-    async def record_refusal(
-        self, job: Job, verdict: Verdict, *, image: PreparedImage | None = None
+    async def _record_refusal(
+        self, job: Job, verdict: Verdict, refusals: RefusalLog, *, image: PreparedImage | None = None
     ) -> PromptRefusedError:
         """Record a refusal and tell the moderators; returns the error to raise."""
         error = await self._moderation.refuse(
@@ -195,13 +199,12 @@ class ImageJobRunner:
         )
         refusal = await self._moderation.refusal(error.refusal_id or 0)
         if refusal is not None:
-            title = "modlog.output_title" if verdict.layer == "output" else "modlog.refusal_title"
-            embed = refusal_embed(refusal, title_key=title, suspended_until=error.suspended_until)
-            files = [spoiler_file(image.data, image.extension, refusal.id)] if image is not None else []
-            await self._modlog.post(job.guild, embed=embed, files=files)
+            await refusals.refused(
+                refusal, output=verdict.layer == "output", suspended_until=error.suspended_until, image=image
+            )
         return error
 
-    async def _produce(self, job: Job, progress: Progress, job_id: int) -> Delivery:
+    async def _produce(self, job: Job, progress: Progress, job_id: int, refusals: RefusalLog) -> Delivery:
         async def show_partial(partial: bytes) -> None:
             # A preview is public too: where the server checks pictures, an unchecked one is never shown.
             extension = _file_extension(job.options)
@@ -215,12 +218,13 @@ class ImageJobRunner:
                 on_partial=show_partial,
             )
         except PolicyRefusalError as exc:
-            raise await self.record_refusal(job, Verdict("provider", ("policy",), {"provider": "refused"})) from exc
+            verdict = Verdict("provider", ("policy",), {"provider": "refused"})
+            raise await self._record_refusal(job, verdict, refusals) from exc
         images = await asyncio.gather(*(prepare_for_upload(data, job.upload_limit) for data in result.images))
         verdicts = await asyncio.gather(*(self._check_output(job, image) for image in images))
         for image, verdict in zip(images, verdicts, strict=True):
             if not verdict.allowed:
-                raise await self.record_refusal(job, verdict, image=image)
+                raise await self._record_refusal(job, verdict, refusals, image=image)
         return Delivery(result, list(images), job_id)
 
     async def _check_output(self, job: Job, image: PreparedImage) -> Verdict:
