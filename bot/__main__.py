@@ -9,6 +9,7 @@ from bot.app.config import settings_from_environment
 from bot.app.logs import configure_logging
 from bot.app.runner import serve
 from bot.core.errors import ConfigError, ServiceUnreachableError
+from storage.database import MigrationError
 
 
 def main() -> int:
@@ -26,6 +27,9 @@ def main() -> int:
         return 2
     except ConfigError as exc:  # found at start-up: a retired model, a refused key
         print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    except MigrationError as exc:  # a database newer than this code, or a migration that failed
+        print(f"Database error: DATABASE_URL: {exc}", file=sys.stderr)
         return 2
     except ServiceUnreachableError as exc:
         print(f"Start-up error: {exc}", file=sys.stderr)

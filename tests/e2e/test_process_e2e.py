@@ -50,6 +50,17 @@ async def test_a_malformed_setting_in_a_dotenv_file_is_named(tmp_path: Path) -> 
     assert line.startswith("Configuration error: IMAGE_CONCURRENCY:")
 
 
+async def test_a_database_newer_than_the_code_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    database = tmp_path / "bot.db"
+    with sqlite3.connect(database) as connection:
+        connection.execute("PRAGMA user_version = 999")
+    env = clean_env({"DISCORD_TOKEN": "abc", "OPENAI_API_KEY": "sk-x", "DATABASE_URL": f"sqlite:///{database}"})
+    code, stderr = await run_to_exit(env, tmp_path)
+    assert code == 2
+    (line,) = stderr.strip().splitlines()
+    assert line.startswith("Database error: DATABASE_URL: database schema version 999 is newer than this code")
+
+
 async def test_a_rejected_token_is_named(tmp_path: Path, fake_discord: FakeDiscord, fake_openai: FakeOpenAI) -> None:
     env = clean_env(
         {
