@@ -1,12 +1,17 @@
 """Prompt normalisation for blocklist matching: the forms a blocked word can hide in, folded back to plain text.
 
 ``fold`` produces a few variants of a prompt (Unicode-folded, de-leeted, with spaced-out letters joined, with
-stretched letters shortened); the blocklist matches whole words in every variant. Matching whole words only is
+stretched letters shortened); the blocklist matches whole words in every variant. Unicode folding turns letters and
+digits that look like ASCII ones, from other scripts or from Latin beyond ASCII, into those ASCII ones, as Unicode's
+confusables data (UTS #39, read through the confusable-homoglyphs package) lists them. Matching whole words only is
 what keeps folding from creating false positives: "therapist" never contains the word "rapist".
 """
 
 import re
 import unicodedata
+from functools import lru_cache
+
+from confusable_homoglyphs import categories, confusables
 
 # Invisible characters used to split words: zero-width spaces and joiners, the BOM, soft hyphen, word joiner, and the
 # bidirectional controls (which also reorder what a reader sees).
@@ -16,20 +21,6 @@ _INVISIBLE = re.compile(
 
 # The ASCII characters unicode_fold removes: controls other than newline and tab.
 _ASCII_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-# Letters from other scripts that look like Latin ones (after NFKC, which already folds full-width forms).
-_HOMOGLYPHS = str.maketrans(
-    {
-        # Cyrillic
-        "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
-        "т": "t", "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ԛ": "q", "ԝ": "w", "ү": "y",
-        # Greek
-        "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
-        "υ": "u", "χ": "x", "ω": "w", "ς": "s", "σ": "s",
-        # Latin look-alikes that NFKC keeps
-        "ı": "i", "ɡ": "g", "ɑ": "a", "ʟ": "l", "ꞵ": "b",
-    }
-)  # fmt: skip
 
 # Digits and symbols standing in for letters inside a word. "1" is both i and l, so both readings are tried.
 _LEET = str.maketrans(
@@ -64,19 +55,58 @@ def clean_prompt(text: str) -> str:
 
 def unicode_fold(text: str) -> str:
     """NFKC, case-folded; every invisible, format, control and combining character removed (so none can split a
-    word); accents and look-alike letters folded."""
+    word); accents removed, and letters and digits that look like ASCII ones folded to them."""
     if text.isascii():
         # The same result for the common case, without the per-character work: ASCII is stable under NFKC and NFKD,
-        # case-folds to lower case, holds no combining or look-alike letters, and its only "C" characters are the
-        # controls.
+        # case-folds to lower case, holds no combining characters, is left as it is by look-alike folding, and its
+        # only "C" characters are the controls.
         return _ASCII_CONTROLS.sub("", text.lower())
     return _unicode_fold(text)
 
 
 def _unicode_fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
-    kept = "".join(ch for ch in decomposed if ch in "\n\t" or unicodedata.category(ch)[0] not in "CM")
-    return unicodedata.normalize("NFC", kept).translate(_HOMOGLYPHS)
+    kept = unicodedata.normalize("NFC", _without_marks(unicodedata.normalize("NFKC", text).casefold()))
+    return "".join(map(_latin, kept))
+
+
+def _without_marks(text: str) -> str:
+    """NFKD with every control, format and combining character removed, newlines and tabs kept."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if ch in "\n\t" or unicodedata.category(ch)[0] not in "CM")
+
+
+@lru_cache(maxsize=4096)
+def _look_alikes(ch: str) -> tuple[str, ...]:
+    """The ASCII letters and digits that Unicode's confusables data lists ``ch`` as confusable with, marks aside
+    (Greek η is listed as n with a line below)."""
+    found = confusables.is_confusable(ch, greedy=True, preferred_aliases=[])
+    if not found:
+        return ()
+    forms = (_without_marks(glyph["c"]) for glyph in found[0]["homoglyphs"])
+    return tuple(form for form in forms if len(form) == 1 and form.isascii() and form.isalnum())
+
+
+def _looks_latin(ch: str) -> bool:
+    """Whether ``ch`` is a Latin letter or the confusables data lists it as confusable with one."""
+    return categories.alias(ch) == "LATIN" or bool(confusables.is_confusable(ch, preferred_aliases=["latin"]))
+
+
+@lru_cache(maxsize=4096)
+def _latin(ch: str) -> str:
+    """The lower-case ASCII letter (for a letter) or digit (for a digit) that ``ch`` looks like, or ``ch`` itself:
+    letters stay letters and digits stay digits, so folding never moves a word edge."""
+    if ch.isascii() or not ch.isalnum():
+        return ch
+    alikes = _look_alikes(ch)
+    if not alikes and ch.islower() and len(ch.upper()) == 1 and _looks_latin(ch):
+        # Cyrillic н, т, к are listed as Latin letters without an ASCII form (small capitals ʜ and ᴛ, kra ĸ);
+        # matching ignores case, and their capitals are listed as H, T and K.
+        alikes = _look_alikes(ch.upper())
+    # The data lists a character with one prototype; the prototype's own look-alikes complete the choice, so the
+    # Bengali digit zero (listed as O) folds to the digit 0.
+    candidates = [*alikes, *(more for alike in alikes for more in _look_alikes(alike))]
+    same_kind = [alike for alike in candidates if alike.isalpha() == ch.isalpha()]
+    return same_kind[0].lower() if same_kind else ch
 
 
 def _deleet(text: str, one: dict[str, str]) -> str:
