@@ -23,8 +23,8 @@ MAX_WORD_LENGTH = 100
 MAX_REGEX_LENGTH = 200
 # Moderators write the regexes; the `regex` module can stop one that backtracks catastrophically.
 MATCH_TIMEOUT_SECONDS = 0.05
-# Prompt characters times word entries up to which matching runs on the event loop: at most about 0.3 ms here (the
-# default list on a 500-character prompt), less than a hop to a worker thread costs under load.
+# Prompt characters times word entries up to which matching runs on the event loop (the default list on a long
+# prompt): below it, matching costs less than a hop to a worker thread does under load.
 _INLINE_MATCH_BUDGET = 5_000
 _PROBES = ("a" * 2000 + "!", "ab" * 1000 + "!", "a " * 1000 + "!", "x" * 30)
 # Word edges are letters only: "nsfw_art" and "porn2" hold blocked words, "classic" does not hold "ass".
