@@ -32,12 +32,9 @@ from aiohttp import BodyPartReader, WSMsgType, web
 from PIL import Image
 
 from tests.fakes.contract import ApiContract, NoContract, discord_contract
-from tests.fakes.kernel_arrivals import listening_socket, take_arrival
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterable, Sequence
-
-    _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
     from types import TracebackType
 
 APPLICATION_ID = 1294786542135873618
@@ -405,49 +402,6 @@ def _image_size(data: bytes) -> tuple[int, int] | None:
         return None
 
 
-_ARRIVED_AT = web.RequestKey("arrived_at", float)
-
-
-class _ArrivalStamps(asyncio.Protocol):
-    """aiohttp's protocol for one connection, noting when each request's first bytes arrived.
-
-    A request's time of arrival is what Discord would go by (its 3-second deadline, a callback's latency); the
-    moment this fake's own event loop gets round to the handler can be much later when many requests arrive at
-    once, and even its reading of them lags under a burst, so the kernel's arrival time is taken where there is
-    one (:mod:`tests.fakes.kernel_arrivals`). The bot's client sends one request at a time per connection, so the
-    first bytes after the previous request was answered belong to the next one.
-    """
-
-    def __init__(self, inner: asyncio.Protocol, arrivals: dict[asyncio.BaseTransport, float]) -> None:
-        self._inner = inner
-        self._arrivals = arrivals
-        self._transport: asyncio.BaseTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = transport
-        self._inner.connection_made(transport)
-
-    def data_received(self, data: bytes) -> None:
-        if self._transport is not None:
-            arrived = take_arrival(self._transport) or time.perf_counter()
-            self._arrivals.setdefault(self._transport, arrived)
-        self._inner.data_received(data)
-
-    def eof_received(self) -> bool | None:
-        return self._inner.eof_received()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._transport is not None:
-            self._arrivals.pop(self._transport, None)
-        self._inner.connection_lost(exc)
-
-    def pause_writing(self) -> None:
-        self._inner.pause_writing()
-
-    def resume_writing(self) -> None:
-        self._inner.resume_writing()
-
-
 class FakeDiscord:
     """Discord's REST API v10 and gateway on 127.0.0.1, for end-to-end tests with a real discord.py client."""
 
@@ -483,9 +437,6 @@ class FakeDiscord:
         self._uploads: dict[int, Attachment] = {}
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
-        self._listener: asyncio.Server | None = None
-        # When each connection's current request began to arrive; see _ArrivalStamps.
-        self._arrivals: dict[asyncio.BaseTransport, float] = {}
         self._sockets: set[web.WebSocketResponse] = set()
         self._ws: web.WebSocketResponse | None = None
         self._send_lock = asyncio.Lock()
@@ -500,18 +451,15 @@ class FakeDiscord:
     # ----------------------------------------------------------------------------------------------- lifecycle
 
     async def __aenter__(self) -> FakeDiscord:
-        app = web.Application(client_max_size=256 * 2**20, middlewares=[self._note_arrival])
+        app = web.Application(client_max_size=256 * 2**20)
         app.router.add_get("/gateway", self._gateway)
         app.router.add_get("/attachments/{channel_id}/{attachment_id}/{filename}", self._attachment)
         app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
-        handler_factory = self._runner.server
-        assert handler_factory is not None
-        self._listener = await asyncio.get_running_loop().create_server(
-            lambda: _ArrivalStamps(handler_factory(), self._arrivals), sock=listening_socket("127.0.0.1", 1024)
-        )
-        port = self._listener.sockets[0].getsockname()[1]
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=1024)
+        await site.start()
+        port = site.port
         self._base_url = f"http://127.0.0.1:{port}"
         self.api_base_url = f"{self._base_url}/api/v10"
         self.gateway_url = f"ws://127.0.0.1:{port}/gateway"
@@ -525,12 +473,8 @@ class FakeDiscord:
                 # A client that outlives the fake retries, and discord.py's last resort is the real gateway.
                 self._violation("gateway: a client was still connected when the fake stopped; stop the bot first")
             await socket.close(code=1001)
-        if self._listener is not None:
-            self._listener.close()
         if self._runner is not None:
             await self._runner.cleanup()
-        if self._listener is not None:
-            await self._listener.wait_closed()
 
     def add_guild(
         self, guild_id: int, *, premium_tier: int = 0, name: str = "Fake Guild", channel_id: int | None = None
@@ -974,7 +918,7 @@ class FakeDiscord:
         """Send one gateway event; returns when it was sent (``time.perf_counter()``)."""
         async with self._send_lock:
             # A cooperative yield, not synchronisation: one event per turn of the event loop, so a burst of events
-            # does not keep this loop from reading what the client sends meanwhile (callbacks are stamped when read).
+            # does not keep this loop from handling what the client sends meanwhile (requests are stamped then).
             await asyncio.sleep(0)
             self._seq += 1
             frame = {"op": 0, "s": self._seq, "t": event, "d": data}
@@ -1167,21 +1111,8 @@ class FakeDiscord:
     def _operation(self, method: str, template: str) -> dict[str, Any]:
         return discord_contract().document["paths"][template][method.lower()]
 
-    @web.middleware
-    async def _note_arrival(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
-        """Every request takes its connection's arrival stamp. The stamp stays until the request is answered, so
-        body chunks arriving while the handler reads them cannot stamp the connection's next request early."""
-        transport = request.transport
-        arrived = self._arrivals.get(transport) if transport is not None else None
-        request[_ARRIVED_AT] = arrived if arrived is not None else time.perf_counter()
-        try:
-            return await handler(request)
-        finally:
-            if transport is not None:
-                self._arrivals.pop(transport, None)
-
     async def _rest(self, request: web.Request) -> web.StreamResponse:
-        received_at = request[_ARRIVED_AT]
+        received_at = time.perf_counter()  # the clock of dispatched_at
         path = "/" + request.match_info["tail"]
         matches = [(r, m) for r in self._routes if (m := r.pattern.fullmatch(path))]
         route, match = next(((r, m) for r, m in matches if r.method == request.method), (None, None))
