@@ -6,10 +6,6 @@ import asyncio
 import contextlib
 import io
 import json
-import re
-import socket
-import sys
-import time
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -20,7 +16,6 @@ from discord import app_commands
 from discord.ext import commands
 from PIL import Image
 
-from tests.fakes import kernel_arrivals
 from tests.fakes.discord_server import (
     APPLICATION_ID,
     BOT_USER_ID,
@@ -28,13 +23,12 @@ from tests.fakes.discord_server import (
     GUILD_ID,
     FakeDiscord,
     FakeUser,
-    _ArrivalStamps,
 )
 
 if TYPE_CHECKING:
+    import re
     from collections.abc import AsyncIterator
 
-RUN_WITHIN = 5.0  # a bound for a broken fake, never a synchronisation
 EPHEMERAL = 64
 ALICE = FakeUser(id=345678901234567890, name="alice", global_name="Alice")
 
@@ -600,63 +594,3 @@ async def test_a_client_left_connected_at_shutdown_is_noted() -> None:
         assert (await closing).type is aiohttp.WSMsgType.CLOSE
     (violation,) = fake.contract_violations
     assert "still connected" in violation
-
-
-def test_a_request_is_stamped_when_its_first_bytes_arrive_not_when_it_is_handled() -> None:
-    received: list[bytes] = []
-
-    class Inner(asyncio.Protocol):
-        def data_received(self, data: bytes) -> None:
-            received.append(data)
-
-    arrivals: dict[asyncio.BaseTransport, float] = {}
-    transport = asyncio.Transport()
-    stamps = _ArrivalStamps(Inner(), arrivals)
-    stamps.connection_made(transport)
-    before = time.perf_counter()
-    stamps.data_received(b"POST /api/v10/interactions/1/t/callback HTTP/1.1\r\n")
-    first = arrivals[transport]
-    stamps.data_received(b'Content-Length: 10\r\n\r\n{"type":5}')
-    assert before <= first == arrivals[transport], "later chunks of the same request keep the first stamp"
-    assert received == [
-        b"POST /api/v10/interactions/1/t/callback HTTP/1.1\r\n",
-        b'Content-Length: 10\r\n\r\n{"type":5}',
-    ]
-    stamps.connection_lost(None)
-    assert transport not in arrivals
-
-
-async def read_answer(client: socket.socket) -> bytes:
-    """One whole HTTP answer (status line, headers and a Content-Length body) from a non-blocking socket."""
-    loop = asyncio.get_running_loop()
-    answer = b""
-    while b"\r\n\r\n" not in answer:
-        answer += await loop.sock_recv(client, 65536)
-    head, _, body = answer.partition(b"\r\n\r\n")
-    length = int(re.search(rb"(?im)^content-length: *(\d+)", head)[1])
-    while len(body) < length:
-        body += await loop.sock_recv(client, 65536)
-    return head
-
-
-@pytest.mark.skipif(sys.platform != "linux", reason="kernel arrival stamps (SO_TIMESTAMP on TCP) are Linux's")
-async def test_a_request_read_late_by_a_busy_fake_is_stamped_when_it_arrived(fake: FakeDiscord) -> None:
-    loop = asyncio.get_running_loop()
-    url = yarl.URL(fake.api_base_url)
-    request = f"GET {url.path}/gateway/bot HTTP/1.1\r\nHost: {url.host}\r\nAuthorization: Bot {fake.token}\r\n\r\n"
-    with socket.create_connection((url.host, url.port)) as client:
-        client.setblocking(False)
-        stamped_before = kernel_arrivals.stamped_reads
-        async with asyncio.timeout(RUN_WITHIN):
-            while kernel_arrivals.stamped_reads == stamped_before:  # until the kernel has switched stamping on
-                await loop.sock_sendall(client, request.encode())
-                assert (await read_answer(client)).startswith(b"HTTP/1.1 200")
-
-        sent_at = time.perf_counter()
-        await loop.sock_sendall(client, request.encode())  # a few bytes: written at once
-        time.sleep(0.05)  # noqa: ASYNC251 - the fake's event loop kept busy for 50 ms: the condition under test
-        assert (await read_answer(client)).startswith(b"HTTP/1.1 200")
-
-    late = fake.requests[-1]
-    assert late.path.endswith("/gateway/bot")
-    assert -0.002 < late.received_at - sent_at < 0.025, "stamped when it arrived, not when the busy loop read it"
