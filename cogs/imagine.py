@@ -8,9 +8,11 @@ import discord
 from discord import app_commands
 from discord.app_commands import Choice
 
+from bot.core.errors import InputImageError
 from bot.core.images.catalogue import Aspect, Background, ImageRequest, ModelCatalogue
 from bot.core.moderation.normalize import clean_prompt
 from bot.discord_ui.public_job import run_public_job
+from bot.discord_ui.sources import attachment_source, is_picture
 from bot.discord_ui.translator import verbatim
 
 if TYPE_CHECKING:
@@ -38,7 +40,12 @@ DESCRIPTIONS = {
     "count": "How many pictures to make (1-4)",
     "background": "Transparent needs a model that makes it",
     "model": "Which image model makes it",
+    "image": "A picture to start from (PNG, JPEG or WebP)",
+    "image2": "Another picture to start from",
+    "image3": "Another picture to start from",
 }
+# Pictures a member can give with /imagine, to remix (a message's picture goes through the Remix command).
+IMAGE_OPTIONS = ("image", "image2", "image3")
 Prompt = app_commands.Range[str, 1, 4000]
 
 
@@ -51,11 +58,13 @@ def request_from(
     count: int = 1,
     background: str = Background.AUTO.value,
     model: str = "",
+    inputs: int = 0,
 ) -> tuple[str, ImageRequest]:
-    """The cleaned prompt and the member's request, checked against its model (not yet the server's format)."""
+    """The cleaned prompt and the member's request (with ``inputs`` pictures to remix), checked against its model
+    (not yet the server's format)."""
     prompt = clean_prompt(prompt)
     request = ImageRequest(Aspect(aspect), quality, count, Background(background), model or None)
-    catalogue.resolve(prompt, request)
+    catalogue.resolve(prompt, request, inputs=inputs)
     return prompt, request
 
 
@@ -64,8 +73,12 @@ def imagine_command(catalogue: ModelCatalogue) -> app_commands.Command[Any, ...,
     (no ``model`` option for one model; only a prompt for a model the catalogue does not know)."""
 
     async def imagine(interaction: discord.Interaction, **options: Any) -> None:
-        prompt, request = request_from(catalogue, **options)
-        await run_public_job(interaction, prompt, request)
+        pictures: list[discord.Attachment] = [a for name in IMAGE_OPTIONS if (a := options.pop(name, None))]
+        for number, picture in enumerate(pictures, 1):
+            if not is_picture(picture):
+                raise InputImageError("format", picture=number)
+        prompt, request = request_from(catalogue, inputs=len(pictures), **options)
+        await run_public_job(interaction, prompt, request, [attachment_source(p) for p in pictures])
 
     choices: dict[str, list[Choice[str]]] = {}
     parameters = [_option("prompt", Prompt)]
@@ -85,6 +98,8 @@ def imagine_command(catalogue: ModelCatalogue) -> app_commands.Command[Any, ...,
     if len(catalogue.names) > 1:
         choices["model"] = [Choice(name=verbatim(name), value=name) for name in catalogue.names]
         parameters.append(_option("model", str, ""))
+    if catalogue.max_inputs():
+        parameters += [_option(name, discord.Attachment | None, None) for name in IMAGE_OPTIONS]
     # discord.py reads a command's options from its callback's signature (inspect.signature), which honours
     # __signature__: one callback serves every combination of options.
     interaction = inspect.Parameter(

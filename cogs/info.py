@@ -48,7 +48,7 @@ class InfoCog(commands.Cog):
             text(
                 "history.line",
                 when=f"<t:{r.created_at}:R>",
-                prompt=safe_excerpt(r.prompt, 80),
+                prompt=(text("history.remix") if r.options.get("inputs_id") else "") + safe_excerpt(r.prompt, 80),
                 link=text("history.deleted")
                 if r.deleted
                 else f"https://discord.com/channels/{r.guild_id}/{r.channel_id}/{r.message_id}",

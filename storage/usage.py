@@ -23,12 +23,12 @@ _GUILD_USED = _USED.format(who="0")
 _RESERVE = f"""
     INSERT INTO generations (
         guild_id, channel_id, user_id, usage_day, images, counts_for_guild, state, outcome,
-        model, size, prompt_hash, prompt, created_at, expires_at, finished_at
+        model, size, input_images, prompt_hash, prompt, created_at, expires_at, finished_at
     )
     SELECT :guild_id, :channel_id, :user_id, :usage_day, :images, :counts_for_guild,
            CASE WHEN user_ok AND guild_ok THEN 'reserved' ELSE 'refused' END,
            CASE WHEN NOT user_ok THEN 'quota_user' WHEN NOT guild_ok THEN 'quota_server' END,
-           :model, :size, :prompt_hash, :prompt, :now,
+           :model, :size, :input_images, :prompt_hash, :prompt, :now,
            CASE WHEN user_ok AND guild_ok THEN :expires_at END,
            CASE WHEN user_ok AND guild_ok THEN NULL ELSE :now END
     FROM (
@@ -53,6 +53,7 @@ class ReservationRequest:
     guild_limit: int | None
     model: str
     size: str
+    input_images: int  # pictures sent with the prompt (a remix)
     prompt_hash: str
     prompt: str | None
     now: int

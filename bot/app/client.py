@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app.health import HEARTBEAT_INTERVAL_SECONDS, write_heartbeat
+from bot.core.images.inputs import InputImages
 from bot.core.images.settings import ImageSettingsService
 from bot.core.moderation.policy import ModerationService
 from bot.core.pipeline.runner import ImageJobRunner
@@ -31,6 +32,7 @@ EXTENSIONS = (
     "cogs.retirement",
     "cogs.results",
     "cogs.imagine",
+    "cogs.remix",
     "cogs.quota",
     "cogs.quota_admin",
     "cogs.moderation",
@@ -49,6 +51,7 @@ class Services:
     jobs: JobTracker
     results: ResultsRepository
     images: ImageSettingsService
+    inputs: InputImages
     retirement: RetirementWatch
     progress_interval: float
 

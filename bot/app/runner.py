@@ -6,6 +6,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack, suppress
+from urllib.parse import urlsplit
 
 import aiohttp
 import discord
@@ -18,6 +19,7 @@ from bot.app.config import Settings
 from bot.app.health import heartbeat_path
 from bot.core.errors import ServiceUnreachableError, without_credentials
 from bot.core.images.catalogue import ModelCatalogue
+from bot.core.images.inputs import DISCORD_MEDIA_HOSTS, MAX_INPUT_BYTES, InputImages
 from bot.core.images.settings import ImageSettingsService
 from bot.core.moderation.policy import ModerationService
 from bot.core.pipeline.queue import FairQueue
@@ -30,6 +32,7 @@ from bot.providers.generator import ImageGenerator, RetryPolicy
 from bot.providers.moderator import ContentModerator
 from bot.providers.retirement import RetirementWatch, reason
 from storage.database import open_database
+from storage.image_inputs import ImageInputsRepository
 from storage.image_settings import ImageSettingsRepository
 from storage.model_notices import ModelNoticesRepository
 from storage.moderation import ModerationRepository
@@ -41,6 +44,8 @@ from storage.usage import UsageRepository
 log = logging.getLogger(__name__)
 
 DOWNLOAD_TIMEOUT_SECONDS = 30.0
+# A member waits for their pictures to be fetched before anything is made: a stuck download is told within seconds.
+INPUT_DOWNLOAD_TIMEOUT_SECONDS = 10.0
 # aiohttp's own limit is 5 minutes: far too long to find out that a firewall drops everything.
 DISCORD_LOGIN_TIMEOUT_SECONDS = 30.0
 # Docker waits 10 s between SIGTERM and SIGKILL; finish or cut running jobs well inside that.
@@ -122,6 +127,12 @@ async def serve(
             jobs=jobs,
             results=ResultsRepository(database),
             images=ImageSettingsService(catalogue, ImageSettingsRepository(database)),
+            inputs=InputImages(
+                ImageDownloader(http, max_bytes=MAX_INPUT_BYTES, timeout=INPUT_DOWNLOAD_TIMEOUT_SECONDS).fetch,
+                ImageInputsRepository(database),
+                # Discord's own hosts, and the Discord the operator points the bot at (a REST proxy's, say).
+                hosts=DISCORD_MEDIA_HOSTS | {urlsplit(settings.discord_api_base_url).hostname or ""},
+            ),
             retirement=retirement,
             progress_interval=settings.progress_edit_interval,
         )

@@ -98,6 +98,25 @@ class ImageRetrievalError(GenerationError):
     """The provider answered with an image we could not fetch or decode."""
 
 
+class DownloadTooLargeError(ImageRetrievalError):
+    """A download went past its size cap."""
+
+
+class CannotEditError(BotError):
+    """The model, or the endpoint behind it, cannot make pictures from pictures; nothing was charged."""
+
+
+class InputImageError(BotError):
+    """A picture a member gave to remix cannot be used. ``reason``: unreadable, format, pixels, too_large,
+    unreachable, not_discord, none, too_many."""
+
+    def __init__(self, reason: str, *, picture: int | None = None, limit: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.picture = picture  # which one (from 1), where it matters
+        self.limit = limit  # the most the model takes, for too_many
+
+
 class ImageTooLargeError(BotError):
     """An image stays over the upload limit even after re-encoding."""
 
@@ -125,6 +144,7 @@ class PromptRefusedError(BotError):
         refusal_id: int | None,
         appealable: bool,
         suspended_until: datetime | None = None,
+        picture: int | None = None,
     ) -> None:
         super().__init__(f"refused by {layer}: {', '.join(categories)}")
         self.layer = layer
@@ -132,6 +152,7 @@ class PromptRefusedError(BotError):
         self.refusal_id = refusal_id
         self.appealable = appealable
         self.suspended_until = suspended_until
+        self.picture = picture  # the input picture (from 1) that was refused, if it was one
 
 
 class SuspendedError(BotError):

@@ -179,9 +179,18 @@ class QuotaService:
         )
 
     async def reserve(
-        self, member: MemberRef, *, channel_id: int, images: int, model: str, size: str, prompt: str
+        self,
+        member: MemberRef,
+        *,
+        channel_id: int,
+        images: int,
+        model: str,
+        size: str,
+        prompt: str,
+        input_images: int = 0,
     ) -> Reservation:
-        """Hold ``images`` for a job, or raise :class:`QuotaExceededError` naming the limit that was hit."""
+        """Hold ``images`` for a job (which sends ``input_images`` pictures with its prompt, for a remix), or raise
+        :class:`QuotaExceededError` naming the limit that was hit. A remix counts like any other job."""
         limits = (await self.settings(member.guild_id)).limits_for(member.user_id, member.role_ids)
         now, day, resets_at = self._day()
         outcome = await self._usage.reserve(
@@ -196,6 +205,7 @@ class QuotaService:
                 guild_limit=limits.guild_limit,
                 model=model,
                 size=size,
+                input_images=input_images,
                 prompt_hash=hashlib.sha256(prompt.encode()).hexdigest(),
                 prompt=prompt if self._store_prompts else None,
                 now=int(now.timestamp()),

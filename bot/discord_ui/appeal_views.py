@@ -148,7 +148,8 @@ class AppealDecisionButton(
         services = services_of(interaction)
         request = ImageRequest.from_record(refusal.options)
         try:  # the models may have changed since the refusal: it is asked again on today's
-            options = await services.images.plan(guild.id, refusal.prompt, request)
+            inputs = await services.inputs.kept(request.inputs_id) if request.inputs_id is not None else ()
+            options = await services.images.plan(guild.id, refusal.prompt, request, inputs=len(inputs))
         except BotError as exc:
             return text("appeal.approved_failed_dm", guild=guild.name, reason=error_text(exc))
         job = Job(
@@ -161,6 +162,7 @@ class AppealDecisionButton(
             upload_limit=guild.filesize_limit,
             deadline_seconds=seconds_left(interaction),
             approved_by=interaction.user.id,
+            inputs=inputs,
         )
         posted: list[discord.Message] = []
 

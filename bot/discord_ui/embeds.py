@@ -39,9 +39,16 @@ def result_files(images: Sequence[PreparedImage], job_id: int) -> list[discord.F
 
 
 def result_embeds(
-    result: GenerationResult, files: Sequence[discord.File], *, prompt: str, requester: str, link: str | None = None
+    result: GenerationResult,
+    files: Sequence[discord.File],
+    *,
+    prompt: str,
+    requester: str,
+    link: str | None = None,
+    remix_of: str | None = None,
 ) -> list[discord.Embed]:
-    """One embed per image; the first carries the prompt and the details. ``requester`` is a mention.
+    """One embed per image; the first carries the prompt and the details. ``requester`` is a mention; ``remix_of``
+    says what a remix was made from (a message link, or how many pictures were given).
 
     With ``link`` (the message's own address), every embed shares it as its URL, which Discord shows as one
     gallery of up to four pictures.
@@ -49,6 +56,8 @@ def result_embeds(
     description = safe_excerpt(prompt, PROMPT_EXCERPT)
     main = discord.Embed(title=text("result.title"), description=description, colour=RESULT_COLOUR)
     main.add_field(name=text("result.requested_by"), value=requester)
+    if remix_of is not None:
+        main.add_field(name=text("result.remix_of"), value=remix_of)
     main.add_field(name=text("result.model"), value=safe_excerpt(result.model, FIELD_VALUE_LIMIT))
     main.add_field(name=text("result.size"), value=result.size)
     if result.quality:

@@ -10,7 +10,8 @@ import asyncio
 import io
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
+from dataclasses import replace
 from http import HTTPStatus
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,8 @@ import discord
 
 from bot.core.errors import ImageTooLargeError, NotYoursError, PromptRefusedError, ResultGoneError
 from bot.core.images.catalogue import ImageOptions, ImageRequest
+from bot.core.images.encoding import PreparedImage
+from bot.core.images.inputs import InputSource
 from bot.core.moderation.normalize import clean_prompt
 from bot.core.pipeline.runner import Delivery, Job
 from bot.discord_ui.appeal_views import appeal_view
@@ -27,6 +30,7 @@ from bot.discord_ui.embeds import result_embeds, result_files
 from bot.discord_ui.members import guild_of, member_ref, seconds_left
 from bot.discord_ui.progress import InteractionProgress
 from bot.discord_ui.replies import explain, reply_privately
+from bot.discord_ui.sources import attachment_source, is_picture
 from bot.discord_ui.texts import error_text, text, use_locale
 
 if TYPE_CHECKING:
@@ -35,12 +39,23 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BUTTON_LOOKS = MappingProxyType(
-    {"reroll": ("🔁", "result.reroll"), "edit": ("✏️", "result.edit"), "delete": ("🗑️", "result.delete")}
+    {
+        "reroll": ("🔁", "result.reroll"),
+        "edit": ("✏️", "result.edit"),
+        "refine": ("🪄", "result.refine"),
+        "delete": ("🗑️", "result.delete"),
+    }
 )
 
 
-def interaction_job(interaction: discord.Interaction, prompt: str, request: ImageRequest, options: ImageOptions) -> Job:
-    """A job for this interaction's member and channel, due before its token expires."""
+def interaction_job(
+    interaction: discord.Interaction,
+    prompt: str,
+    request: ImageRequest,
+    options: ImageOptions,
+    inputs: tuple[PreparedImage, ...] = (),
+) -> Job:
+    """A job for this interaction's member and channel (remixing ``inputs``), due before its token expires."""
     guild = guild_of(interaction)
     return Job(
         member=member_ref(interaction),
@@ -51,13 +66,14 @@ def interaction_job(interaction: discord.Interaction, prompt: str, request: Imag
         age_restricted=bool(getattr(interaction.channel, "is_nsfw", lambda: False)()),
         upload_limit=min(interaction.filesize_limit, guild.filesize_limit),
         deadline_seconds=seconds_left(interaction),
+        inputs=inputs,
     )
 
 
 def result_view(job_id: int, pictures: int) -> discord.ui.View:
     """The buttons under a result."""
     view = discord.ui.View(timeout=None)
-    for action in ("reroll", "edit", "delete"):
+    for action in BUTTON_LOOKS:
         view.add_item(ResultButton(action, job_id))
     if pictures > 1:
         for index in range(pictures):
@@ -71,19 +87,26 @@ async def defer_publicly(interaction: discord.Interaction) -> int | None:
     return callback.message_id if callback is not None else None
 
 
-async def run_public_job(interaction: discord.Interaction, prompt: str, request: ImageRequest) -> None:
-    """Acknowledge publicly (the first await), run the job with live progress, and turn the placeholder into the
-    result."""
-    await run_deferred_job(interaction, await defer_publicly(interaction), prompt, request)
+async def run_public_job(
+    interaction: discord.Interaction, prompt: str, request: ImageRequest, sources: Sequence[InputSource] = ()
+) -> None:
+    """Acknowledge publicly (the first await), run the job (a remix of ``sources``, if any) with live progress, and
+    turn the placeholder into the result."""
+    await run_deferred_job(interaction, await defer_publicly(interaction), prompt, request, sources)
 
 
 async def run_deferred_job(
-    interaction: discord.Interaction, message_id: int | None, prompt: str, request: ImageRequest
+    interaction: discord.Interaction,
+    message_id: int | None,
+    prompt: str,
+    request: ImageRequest,
+    sources: Sequence[InputSource] = (),
 ) -> None:
     """Run the job of an interaction answered with a public placeholder (``message_id``), and turn it into the result.
 
-    The result's record is queued before the edit that shows it is sent, and commits while the edit is on its way:
-    any button press reads it after it.
+    Pictures to remix come from ``sources`` (fetched, checked and kept now), or, for a remix made again, from those
+    kept under ``request.inputs_id``. The result's record is queued before the edit that shows it is sent, and
+    commits while the edit is on its way: any button press reads it after it.
     """
     services = services_of(interaction)
 
@@ -91,7 +114,12 @@ async def run_deferred_job(
         files = result_files(delivery.images, delivery.job_id)
         link = f"https://discord.com/channels/{interaction.guild_id}/{interaction.channel_id}/{message_id}"
         embeds = result_embeds(
-            delivery.result, files, prompt=prompt, requester=interaction.user.mention, link=link if message_id else None
+            delivery.result,
+            files,
+            prompt=prompt,
+            requester=interaction.user.mention,
+            link=link if message_id else None,
+            remix_of=_remix_line(job),
         )
         recorded = None
         if message_id is not None:  # queued before the edit goes out: a button press can only come after it
@@ -113,8 +141,9 @@ async def run_deferred_job(
             await _remember(services, interaction, (delivery.job_id, message.id), prompt, job)
 
     try:
-        options = await services.images.plan(interaction.guild_id or 0, prompt, request)
-        job = interaction_job(interaction, prompt, request, options)
+        request, inputs = await _inputs(interaction, request, sources)
+        options = await services.images.plan(interaction.guild_id or 0, prompt, request, inputs=len(inputs))
+        job = interaction_job(interaction, prompt, request, options, inputs)
         await services.runner.run(
             job,
             post,
@@ -126,6 +155,27 @@ async def run_deferred_job(
         )
     except PromptRefusedError as refusal:
         await reply_privately(interaction, error_text(refusal), view=appeal_view(refusal))
+
+
+async def _inputs(
+    interaction: discord.Interaction, request: ImageRequest, sources: Sequence[InputSource]
+) -> tuple[ImageRequest, tuple[PreparedImage, ...]]:
+    """The pictures a job remixes (none for a plain generation), and its request with where they are kept."""
+    inputs = services_of(interaction).inputs
+    if sources:
+        member = member_ref(interaction)
+        input_id, pictures = await inputs.take(sources, guild_id=member.guild_id, user_id=member.user_id)
+        return replace(request, inputs_id=input_id), pictures
+    if request.inputs_id is not None:
+        return request, await inputs.kept(request.inputs_id)
+    return request, ()
+
+
+def _remix_line(job: Job) -> str | None:
+    """What a remix was made from: the message its picture came from, else how many pictures were given."""
+    if not job.inputs:
+        return None
+    return job.request.source_url or text("result.remix_uploads", count=len(job.inputs))
 
 
 def _remember(
@@ -167,9 +217,11 @@ async def _result_here(interaction: discord.Interaction, job_id: int) -> Any:
 
 
 class ResultButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"imagine:(?P<action>reroll|edit|delete):(?P<job>[0-9]+)"
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"imagine:(?P<action>reroll|edit|refine|delete):(?P<job>[0-9]+)",
 ):
-    """🔁 Reroll (same prompt and options, a new job), ✏️ Edit (a new job from an edited prompt), 🗑️ Delete."""
+    """🔁 Reroll (same prompt and options, a new job), ✏️ Edit (a new job from an edited prompt, from scratch),
+    🪄 Refine (an edit of this very picture), 🗑️ Delete."""
 
     def __init__(self, action: str, job_id: int) -> None:
         emoji, label = BUTTON_LOOKS[action]
@@ -197,6 +249,8 @@ class ResultButton(
         try:
             if self.action == "delete":
                 await self._delete(interaction)
+            elif self.action == "refine":
+                await interaction.response.send_modal(RefineModal(self.job_id))
             elif self.action == "edit":
                 # A modal must be the interaction's first answer, so this one reads the prompt before answering.
                 result = await _result_here(interaction, self.job_id)
@@ -281,6 +335,39 @@ class EditPromptModal(discord.ui.Modal):
         prompt = clean_prompt(self.prompt.value)
         services_of(interaction).images.catalogue.resolve(prompt, self._request)
         await run_public_job(interaction, prompt, self._request)
+
+    # discord.py's Modal.on_error takes no item, unlike the BaseView method it overrides: mypy blames the override.
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
+        """Explain, privately, like everywhere else."""
+        await explain(interaction, error)
+
+
+class RefineModal(discord.ui.Modal):
+    """What to change in a result: the change runs as a remix of the result's (first) picture."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(title=text("result.refine_title"))
+        self._job_id = job_id
+        self.change: discord.ui.TextInput[RefineModal] = discord.ui.TextInput(
+            label=text("result.refine_label"), style=discord.TextStyle.paragraph, max_length=4000
+        )
+        self.add_item(self.change)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        """Acknowledge publicly, then remix the result's picture with the requested change."""
+        use_locale(interaction)
+        message_id = await defer_publicly(interaction)
+        result = await _result_here(interaction, self._job_id)
+        message = interaction.message
+        pictures = [a for a in message.attachments if is_picture(a)] if message is not None else []
+        if message is None or not pictures:
+            raise ResultGoneError
+        request = replace(
+            ImageRequest.from_record(result.options), count=1, inputs_id=None, source_url=message.jump_url
+        )
+        await run_deferred_job(
+            interaction, message_id, clean_prompt(self.change.value), request, [attachment_source(pictures[0])]
+        )
 
     # discord.py's Modal.on_error takes no item, unlike the BaseView method it overrides: mypy blames the override.
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]

@@ -17,9 +17,11 @@ from bot.core.errors import (
     BillingExhaustedError,
     BotError,
     BusyError,
+    CannotEditError,
     DeliveryFailedError,
     ImageRetrievalError,
     ImageTooLargeError,
+    InputImageError,
     InvalidSettingError,
     ModerationUnavailableError,
     NotConfiguredError,
@@ -55,6 +57,7 @@ _ERROR_KEYS: dict[type[BotError], str] = {
     AlreadyQueuedError: "error.already_queued",
     NotYoursError: "error.not_yours",
     ResultGoneError: "error.result_gone",
+    CannotEditError: "error.cannot_edit",
 }
 
 
@@ -85,7 +88,11 @@ def category_names(categories: tuple[str, ...]) -> str:
 
 def refusal_text(error: PromptRefusedError) -> str:
     """The private explanation of a refusal, naming the categories but never echoing the prompt."""
-    message = text(f"error.refused_{error.layer}", categories=category_names(error.categories))
+    categories = category_names(error.categories)
+    if error.picture is not None:
+        message = text("error.refused_input", picture=error.picture, categories=categories)
+    else:
+        message = text(f"error.refused_{error.layer}", categories=categories)
     message += text("error.refused_free")
     if error.suspended_until is not None:
         message += text("error.refused_suspended", until=discord.utils.format_dt(error.suspended_until, "f"))
@@ -113,6 +120,11 @@ def error_text(error: BotError) -> str:
 @error_text.register
 def _(error: UnsupportedOptionError) -> str:
     return text("error.unsupported_option", reason=error.reason)
+
+
+@error_text.register
+def _(error: InputImageError) -> str:
+    return text(f"error.input_{error.reason}", picture=error.picture or 1, limit=error.limit)
 
 
 @error_text.register

@@ -1,11 +1,11 @@
-"""Fetching images that a provider returns as (expiring) URLs, with a size cap and a deadline."""
+"""Fetching images (a provider's expiring URLs, pictures members give to remix) with a size cap and a deadline."""
 
 import asyncio
 from urllib.parse import urlsplit
 
 import httpx2
 
-from bot.core.errors import ImageRetrievalError
+from bot.core.errors import DownloadTooLargeError, ImageRetrievalError
 
 MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
 
@@ -21,7 +21,7 @@ class ImageDownloader:
     async def fetch(self, url: str) -> bytes:
         """The body at ``url``; raises :class:`ImageRetrievalError` if it is too big, too slow or fails."""
         if urlsplit(url).scheme not in ("http", "https"):
-            raise ImageRetrievalError("the provider returned a non-HTTP image URL")
+            raise ImageRetrievalError("a non-HTTP image URL")
         try:
             async with asyncio.timeout(self._timeout):
                 return await self._read_capped(url)
@@ -35,10 +35,10 @@ class ImageDownloader:
             response.raise_for_status()
             declared = response.headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > self._max_bytes:
-                raise ImageRetrievalError("the image is larger than the download cap")
+                raise DownloadTooLargeError("the image is larger than the download cap")
             body = bytearray()
             async for chunk in response.aiter_bytes():
                 body += chunk
                 if len(body) > self._max_bytes:
-                    raise ImageRetrievalError("the image is larger than the download cap")
+                    raise DownloadTooLargeError("the image is larger than the download cap")
             return bytes(body)

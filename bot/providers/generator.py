@@ -4,17 +4,18 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, TypeVar
 
 import openai
 from openai import AsyncStream
-from openai.types import Image, ImageGenStreamEvent, ImagesResponse
+from openai.types import Image, ImageEditStreamEvent, ImageGenStreamEvent, ImagesResponse
 
 from bot.core.errors import (
     BillingExhaustedError,
+    CannotEditError,
     GenerationError,
     ImageRetrievalError,
     ModelGoneError,
@@ -26,8 +27,9 @@ from bot.core.errors import (
     RateLimitedError,
 )
 from bot.core.images.catalogue import ImageOptions, ModelCatalogue
-from bot.core.images.encoding import decode_base64
+from bot.core.images.encoding import PreparedImage, decode_base64
 from bot.core.images.generation import GenerationResult
+from bot.core.images.inputs import MIME_TYPES
 from bot.providers.downloads import ImageDownloader
 
 log = logging.getLogger(__name__)
@@ -38,8 +40,9 @@ T = TypeVar("T")
 PARTIAL_IMAGES = 1
 # How long a stream may stay open after its final image before it is dropped (the API closes it at once).
 STREAM_END_GRACE_SECONDS = 5.0
-PARTIAL_IMAGE_EVENT = "image_generation.partial_image"
-COMPLETED_EVENT = "image_generation.completed"
+PARTIAL_IMAGE_EVENTS = frozenset({"image_generation.partial_image", "image_edit.partial_image"})
+COMPLETED_EVENTS = frozenset({"image_generation.completed", "image_edit.completed"})
+StreamEvent = ImageGenStreamEvent | ImageEditStreamEvent
 
 # GPT image models answer ``moderation_blocked``; retired DALL·E models (still behind some proxies) used the other.
 POLICY_REFUSAL_CODES = frozenset({"moderation_blocked", "content_policy_violation"})
@@ -94,13 +97,18 @@ class ImageGenerator:
         *,
         safety_identifier: str,
         on_partial: Callable[[bytes], Awaitable[None]] | None = None,
+        inputs: Sequence[PreparedImage] = (),
     ) -> GenerationResult:
-        """Generate ``options.count`` images; raises a :class:`GenerationError` subclass on any provider failure.
+        """Generate ``options.count`` images, from ``inputs`` (an edit) if there are any; raises a
+        :class:`GenerationError` subclass on any provider failure, :class:`CannotEditError` where the endpoint
+        cannot edit.
 
         With ``on_partial``, a single image from a model that streams arrives as partial previews first.
         """
         started = time.perf_counter()
-        request = self._parameters(prompt, options, safety_identifier)
+        request = self._parameters(prompt, options, safety_identifier, edit=bool(inputs))
+        if inputs:
+            request["image"] = [_upload(n, picture) for n, picture in enumerate(inputs, 1)]
         try:
             if on_partial is not None and self.catalogue.capabilities(options.model).streams and options.count == 1:
                 image, size = await self._streamed(request, on_partial)
@@ -128,8 +136,9 @@ class ImageGenerator:
             seconds=time.perf_counter() - started,
         )
 
-    def _parameters(self, prompt: str, options: ImageOptions, safety_identifier: str) -> dict[str, Any]:
-        """The request's body: only what the model takes, so proxies and older models see no unknown fields."""
+    def _parameters(self, prompt: str, options: ImageOptions, safety_identifier: str, *, edit: bool) -> dict[str, Any]:
+        """The request's body: only what the model takes, so proxies and older models see no unknown fields (edits
+        take no provider moderation level)."""
         request: dict[str, Any] = {"model": options.model, "prompt": prompt, "n": options.count, "size": options.size}
         optional = {
             "quality": options.quality,
@@ -138,15 +147,17 @@ class ImageGenerator:
             "output_compression": options.output_compression,
         }
         request |= {name: value for name, value in optional.items() if value is not None}
-        if self.catalogue.capabilities(options.model).moderation_levels:
+        if self.catalogue.capabilities(options.model).moderation_levels and not edit:
             request["moderation"] = self._provider_moderation
         return request | {"safety_identifier": safety_identifier}
 
     async def _request(self, request: dict[str, Any]) -> ImagesResponse:
         try:
+            if "image" in request:
+                return await self._client.images.edit(**request, timeout=self._answer_within)
             return await self._client.images.generate(**request, timeout=self._answer_within)
         except openai.OpenAIError as exc:
-            raise translate_provider_error(exc) from exc
+            raise _edit_error(exc, request) or translate_provider_error(exc) from exc
 
     async def _streamed(
         self, request: dict[str, Any], on_partial: Callable[[bytes], Awaitable[None]]
@@ -155,14 +166,20 @@ class ImageGenerator:
         async with stream:
             return await _streamed_image(stream, on_partial)
 
-    async def _open_stream(self, request: dict[str, Any]) -> AsyncStream[ImageGenStreamEvent]:
-        """The event stream of a generation, once the server has answered with a success."""
+    async def _open_stream(self, request: dict[str, Any]) -> AsyncStream[StreamEvent]:
+        """The event stream of a generation or edit, once the server has answered with a success."""
+        stream: AsyncStream[StreamEvent]
         try:
-            stream: AsyncStream[ImageGenStreamEvent] = await self._client.images.generate(
-                **request, stream=True, partial_images=PARTIAL_IMAGES, timeout=self._answer_within
-            )
+            if "image" in request:
+                stream = await self._client.images.edit(
+                    **request, stream=True, partial_images=PARTIAL_IMAGES, timeout=self._answer_within
+                )
+            else:
+                stream = await self._client.images.generate(
+                    **request, stream=True, partial_images=PARTIAL_IMAGES, timeout=self._answer_within
+                )
         except openai.OpenAIError as exc:
-            raise translate_provider_error(exc) from exc
+            raise _edit_error(exc, request) or translate_provider_error(exc) from exc
         return stream
 
     async def _with_retries(self, request: Callable[[], Awaitable[T]]) -> T:
@@ -193,7 +210,7 @@ def _revised_prompt(response: ImagesResponse) -> str | None:
 
 
 async def _streamed_image(
-    stream: AsyncStream[ImageGenStreamEvent], on_partial: Callable[[bytes], Awaitable[None]]
+    stream: AsyncStream[StreamEvent], on_partial: Callable[[bytes], Awaitable[None]]
 ) -> tuple[bytes, str | None]:
     """The final image of a generation's event stream, and its size if the stream says; previews go to
     ``on_partial`` as they come.
@@ -209,9 +226,9 @@ async def _streamed_image(
             async for event in stream:
                 if image is not None:
                     continue
-                if event.type == PARTIAL_IMAGE_EVENT:
+                if event.type in PARTIAL_IMAGE_EVENTS:
                     await on_partial(await decode_base64(_base64_image(event, request_id)))
-                elif event.type == COMPLETED_EVENT:
+                elif event.type in COMPLETED_EVENTS:
                     image = await decode_base64(_base64_image(event, request_id)), event.size
                     after_the_image.reschedule(asyncio.get_running_loop().time() + STREAM_END_GRACE_SECONDS)
                 elif event.type == "error":  # an error event the SDK passes on as an event, not an exception
@@ -227,6 +244,25 @@ async def _streamed_image(
     if image is None:
         raise _logged(ImageRetrievalError("the stream ended without an image", request_id=request_id))
     return image
+
+
+def _upload(number: int, picture: PreparedImage) -> tuple[str, bytes, str]:
+    """A picture as the SDK uploads it: file name, bytes, content type."""
+    return f"input-{number}.{picture.extension}", picture.data, MIME_TYPES[picture.extension]
+
+
+def _edit_error(exc: openai.OpenAIError, request: Mapping[str, Any]) -> CannotEditError | None:
+    """Whether an edit failed because the endpoint cannot edit: it has no edits route (a 404 that is not an unknown
+    model, as some proxies answer), or refuses the model for edits."""
+    if "image" not in request:
+        return None
+    if isinstance(exc, openai.NotFoundError) and exc.code != "model_not_found":
+        log.warning("The endpoint has no image edits route; remixes are refused (request_id=%s)", exc.request_id)
+        return CannotEditError(str(request.get("model")))
+    if isinstance(exc, openai.BadRequestError) and exc.param == "model":
+        log.warning("The endpoint cannot edit with %s (request_id=%s)", request.get("model"), exc.request_id)
+        return CannotEditError(str(request.get("model")))
+    return None
 
 
 def translate_provider_error(exc: openai.OpenAIError, *, request_id: str | None = None) -> GenerationError:
@@ -292,7 +328,7 @@ def _error_fields(answer: object) -> tuple[str | None, str]:
     return (code if isinstance(code, str) else None), (message if isinstance(message, str) else "")
 
 
-def _base64_image(event: ImageGenStreamEvent, request_id: str | None) -> str:
+def _base64_image(event: StreamEvent, request_id: str | None) -> str:
     image = getattr(event, "b64_json", None)
     if not isinstance(image, str):
         raise _logged(ImageRetrievalError("a stream event without its image", request_id=request_id))

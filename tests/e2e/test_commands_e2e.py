@@ -6,8 +6,9 @@ import sqlite3
 from tests.conftest import StartBot
 from tests.fakes.discord_server import GUILD_ID, FakeDiscord
 
-STRING, INTEGER = 3, 4
-COMMANDS = ["help", "history", "image-settings", "imagine", "moderation", "quota", "quota-admin"]
+STRING, INTEGER, ATTACHMENT = 3, 4, 11
+MESSAGE_COMMAND = 3
+COMMANDS = ["Remix", "help", "history", "image-settings", "imagine", "moderation", "quota", "quota-admin"]
 
 
 async def test_the_first_start_registers_imagine_globally(start_bot: StartBot, fake_discord: FakeDiscord) -> None:
@@ -29,6 +30,10 @@ async def test_the_first_start_registers_imagine_globally(start_bot: StartBot, f
     assert options["count"]["type"] == INTEGER
     assert (options["count"]["min_value"], options["count"]["max_value"]) == (1, 4)
     assert command["contexts"] == [0], "guild only"
+    pictures = [options[name] for name in ("image", "image2", "image3")]
+    assert [(o["type"], o.get("required", False)) for o in pictures] == [(ATTACHMENT, False)] * 3
+    remix = commands["Remix"]
+    assert (remix["type"], remix["contexts"], remix["name_localizations"]) == (MESSAGE_COMMAND, [0], {"zh-CN": "重绘"})
     admin = commands["quota-admin"]
     assert admin["default_member_permissions"] == 1 << 5, "Manage Server by default"
     assert admin["contexts"] == [0]

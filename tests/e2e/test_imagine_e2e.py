@@ -208,6 +208,9 @@ async def test_a_bad_combination_is_refused_privately_before_any_upstream_call(
                 "quality": ["low", "medium", "high"],
                 "count": [],
                 "background": ["auto", "opaque"],
+                "image": [],  # it edits, so pictures can be given (2.6 cannot)
+                "image2": [],
+                "image3": [],
             },
         ),
         (PROXY_MODEL, {}),

@@ -35,7 +35,7 @@ async def test_reroll_after_a_restart_runs_the_same_prompt_as_a_new_charged_job(
 ) -> None:
     bot = await start_bot()
     result = await result_of(fake_discord, "a red fox", aspect="3:2")
-    assert set(buttons(result)) == {"Reroll", "Edit", "Delete"}
+    assert set(buttons(result)) == {"Reroll", "Edit", "Refine", "Delete"}
     await bot.stop()
     await start_bot()
 

@@ -14,7 +14,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from bot.core.errors import UnsupportedOptionError
+from bot.core.errors import CannotEditError, InputImageError, UnsupportedOptionError
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,8 @@ OUTPUT_FORMATS = ("png", "webp", "jpeg")
 TRANSPARENT_FORMATS = frozenset({"png", "webp"})
 # Discord shows at most 4 pictures comfortably in one message, so we cap n there even where the API allows 10.
 MAX_IMAGES_PER_REQUEST = 4
+# Pictures one edit takes: the API takes 16, and a member gives at most three (or one message's).
+MAX_EDIT_INPUTS = 16
 QUALITIES = ("low", "medium", "high")
 QUALITIES_EXTENDED = (*QUALITIES, "xhigh", "max")
 # The sizes every GPT image model takes.
@@ -89,6 +91,13 @@ class ImageRequest:
     count: int = 1
     background: Background = Background.AUTO
     model: str | None = None  # None: the default model
+    inputs_id: int | None = None  # the stored pictures a remix starts from
+    source_url: str | None = None  # the message a remix's picture came from, if it came from one
+
+    @property
+    def remix(self) -> bool:
+        """Whether the pictures are made from pictures."""
+        return self.inputs_id is not None
 
     def record(self) -> dict[str, Any]:
         """A JSON-ready form for the database."""
@@ -110,6 +119,8 @@ class ImageRequest:
             count=int(record.get("count", 1)),
             background=Background(record.get("background", Background.AUTO.value)),
             model=record.get("model"),
+            inputs_id=record.get("inputs_id"),
+            source_url=record.get("source_url"),
         )
 
 
@@ -148,6 +159,7 @@ class ModelCapabilities:
     backgrounds: tuple[Background, ...] = ()  # explicit backgrounds it takes besides auto
     output_formats: tuple[str, ...] = ()  # () : the model takes no output_format (nor output_compression)
     moderation_levels: bool = False  # takes the provider's own moderation level (auto/low)
+    max_inputs: int = 0  # pictures one edit takes (0: it cannot edit)
 
     def check_prompt(self, prompt: str) -> None:
         """Refuse an empty prompt, or one longer than this model takes."""
@@ -157,12 +169,23 @@ class ModelCapabilities:
             limit = self.max_prompt_chars
             raise UnsupportedOptionError("prompt", f"{self.name} takes prompts of at most {limit} characters")
 
-    def resolve(self, prompt: str, request: ImageRequest, output: OutputSettings | None = None) -> ImageOptions:
-        """Map a member's choices to upstream options, or raise :class:`UnsupportedOptionError` saying why.
+    def check_inputs(self, pictures: int) -> None:
+        """Refuse pictures to remix on a model that cannot edit, or more than it takes."""
+        if pictures and not self.max_inputs:
+            raise CannotEditError(self.name)
+        if pictures > self.max_inputs:
+            raise InputImageError("too_many", limit=self.max_inputs)
+
+    def resolve(
+        self, prompt: str, request: ImageRequest, output: OutputSettings | None = None, *, inputs: int = 0
+    ) -> ImageOptions:
+        """Map a member's choices (and ``inputs`` pictures to remix) to upstream options, or raise
+        :class:`UnsupportedOptionError` (or :class:`CannotEditError`) saying why.
 
         ``output`` (the server's format) is left out until known: the checks that need it pass without it.
         """
         self.check_prompt(prompt)
+        self.check_inputs(inputs)
         size = self.sizes.get(request.aspect)
         if size is None:
             supported = ", ".join(aspect.value for aspect in self.sizes)
@@ -196,7 +219,13 @@ _GPT_IMAGE_2_FAMILY_SIZES = MappingProxyType(
 
 
 def _family(
-    names: Iterable[str], *, sizes: Mapping[Aspect, str], qualities: tuple[str, ...], streams: bool, transparent: bool
+    names: Iterable[str],
+    *,
+    sizes: Mapping[Aspect, str],
+    qualities: tuple[str, ...],
+    streams: bool,
+    transparent: bool,
+    edits: bool,
 ) -> dict[str, ModelCapabilities]:
     """GPT image models that take the same options."""
     backgrounds = (Background.TRANSPARENT, Background.OPAQUE) if transparent else (Background.OPAQUE,)
@@ -211,6 +240,7 @@ def _family(
             backgrounds=backgrounds,
             output_formats=OUTPUT_FORMATS,
             moderation_levels=True,
+            max_inputs=MAX_EDIT_INPUTS if edits else 0,
         )
         for name in names
     }
@@ -225,6 +255,7 @@ KNOWN_MODELS: MappingProxyType[str, ModelCapabilities] = MappingProxyType(
         qualities=QUALITIES,
         streams=True,
         transparent=False,
+        edits=True,
     )
     | _family(
         (
@@ -237,15 +268,17 @@ KNOWN_MODELS: MappingProxyType[str, ModelCapabilities] = MappingProxyType(
         qualities=QUALITIES_EXTENDED,
         streams=True,
         transparent=True,
+        edits=True,
     )
-    # OpenAI documents free sizes and streaming for the 2 and 2.5 families only: 2.6 gets the standard sizes and
-    # plain requests until it does.
+    # OpenAI documents free sizes, streaming and edits for the 2 and 2.5 families only: 2.6 gets the standard sizes
+    # and plain generations until it does.
     | _family(
         ("gpt-image-2.6-flare", "gpt-image-2.6-sunburst"),
         sizes=STANDARD_SIZES,
         qualities=QUALITIES_EXTENDED,
         streams=False,
         transparent=True,
+        edits=False,
     )
 )
 # The cheapest active model that makes good pictures at 1024x1024 (README's model section says why).
@@ -288,9 +321,11 @@ class ModelCatalogue:
         Reroll after the operator changed models)."""
         return self.models.get(model or "", self.default)
 
-    def resolve(self, prompt: str, request: ImageRequest, output: OutputSettings | None = None) -> ImageOptions:
+    def resolve(
+        self, prompt: str, request: ImageRequest, output: OutputSettings | None = None, *, inputs: int = 0
+    ) -> ImageOptions:
         """``request`` resolved on its model (see :meth:`ModelCapabilities.resolve`)."""
-        return self.capabilities(request.model).resolve(prompt, request, output)
+        return self.capabilities(request.model).resolve(prompt, request, output, inputs=inputs)
 
     def aspects(self) -> list[Aspect]:
         """The aspects at least one offered model makes, in the enum's order."""
@@ -303,6 +338,10 @@ class ModelCatalogue:
     def max_count(self) -> int:
         """The most pictures one request may ask for, on the most generous offered model."""
         return max(m.max_count for m in self.models.values())
+
+    def max_inputs(self) -> int:
+        """The most pictures one edit takes, on the most generous offered model (0: none of them edits)."""
+        return max(m.max_inputs for m in self.models.values())
 
     def backgrounds(self) -> list[Background]:
         """The explicit backgrounds at least one offered model takes."""

@@ -1,10 +1,11 @@
 """What a provider made for one request, and what the job pipeline asks of a provider to make it."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from bot.core.images.catalogue import ImageOptions
+from bot.core.images.encoding import PreparedImage
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class Generator(Protocol):
         *,
         safety_identifier: str,
         on_partial: Callable[[bytes], Awaitable[None]] | None = None,
+        inputs: Sequence[PreparedImage] = (),
     ) -> GenerationResult:
-        """Pictures for ``prompt``; previews go to ``on_partial`` where the model streams them."""
+        """Pictures for ``prompt``, made from ``inputs`` if any; previews go to ``on_partial`` where the model
+        streams them."""
         ...

@@ -17,9 +17,10 @@ class ImageSettingsService:
         # Read for every job, changed only through this service: cached per guild.
         self._outputs = GuildCache(self._load_output)
 
-    async def plan(self, guild_id: int, prompt: str, request: ImageRequest) -> ImageOptions:
-        """The options to send for ``request`` in this server; raises ``UnsupportedOptionError`` saying why not."""
-        return self.catalogue.resolve(prompt, request, await self._outputs.get(guild_id))
+    async def plan(self, guild_id: int, prompt: str, request: ImageRequest, *, inputs: int = 0) -> ImageOptions:
+        """The options to send for ``request`` (with ``inputs`` pictures to remix) in this server; raises
+        ``UnsupportedOptionError`` (or ``CannotEditError``) saying why not."""
+        return self.catalogue.resolve(prompt, request, await self._outputs.get(guild_id), inputs=inputs)
 
     async def output(self, guild_id: int) -> OutputSettings:
         """The server's output format (PNG at full quality until its admins choose)."""

@@ -3,7 +3,7 @@
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -135,6 +135,23 @@ class ModerationService:
             return ALLOWED
         return await self._judge("output", guild_id, scores, age_restricted=age_restricted)
 
+    async def check_input(
+        self, guild_id: int, picture: int, image: bytes, mime_type: str, *, age_restricted: bool
+    ) -> Verdict:
+        """A picture a member gave to remix (number ``picture``, from 1), judged like the prompt: a refusal is a
+        strike, and can be appealed. Fails closed or open as prompts do."""
+        try:
+            scores = await self._moderator.check_image(image, mime_type)
+        except ModerationUnavailableError:
+            if self._fail_closed:
+                raise
+            log.warning("Moderation endpoint unavailable; allowing the picture (MODERATION_FAIL_CLOSED=false)")
+            return ALLOWED
+        verdict = await self._judge("endpoint", guild_id, scores, age_restricted=age_restricted)
+        if verdict.allowed:
+            return verdict
+        return replace(verdict, findings={"picture": picture, **verdict.findings})
+
     async def _judge(self, layer: Layer, guild_id: int, scores: ModerationScores, *, age_restricted: bool) -> Verdict:
         thresholds = thresholds_for(await self._thresholds.get(guild_id), age_restricted=age_restricted)
         blocked = blocked_categories(scores, thresholds)
@@ -197,6 +214,7 @@ class ModerationService:
             refusal_id=refusal_id,
             appealable=verdict.layer in APPEALABLE_LAYERS and not approved,
             suspended_until=datetime.fromtimestamp(suspended_until, UTC) if suspended_until else None,
+            picture=verdict.findings.get("picture"),
         )
 
     async def refusal(self, refusal_id: int) -> Refusal | None:

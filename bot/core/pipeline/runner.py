@@ -21,7 +21,7 @@ from storage.moderation import Refusal
 log = logging.getLogger(__name__)
 
 # The moderation endpoint takes the pictures as they are: re-encoding them costs more than sending them.
-MIME_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
+MIME_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
 
 
 def _file_extension(options: ImageOptions) -> str:
@@ -43,6 +43,7 @@ class Job:
     upload_limit: int
     deadline_seconds: float
     approved_by: int | None = None  # a moderator who approved this job on appeal
+    inputs: tuple[PreparedImage, ...] = ()  # the pictures a remix starts from (kept under request.inputs_id)
 
     def request_record(self) -> dict[str, object]:
         """The member's choices and the model that served them, as kept with a result or a refusal, so that Reroll
@@ -127,18 +128,32 @@ class ImageJobRunner:
         the settlement, during which a shutdown waits but never cuts in (the picture is already posted).
         Refusals are recorded and told to ``refusals``."""
         with jobs.track():
-            verdict = ALLOWED if job.approved_by is not None else await self._prompt_verdict(job)
+            verdict, refused_input = (ALLOWED, None) if job.approved_by is not None else await self._verdict(job)
             if not verdict.allowed:
-                raise await self._record_refusal(job, verdict, refusals)
+                raise await self._record_refusal(job, verdict, refusals, image=refused_input)
             reservation = await self._reserve(job)
             await self._deliver(job, reservation, post, progress or SilentProgress(), refusals)
             jobs.protect()
             await self._settle(reservation)
 
-    async def _prompt_verdict(self, job: Job) -> Verdict:
-        """Suspension (raised at once), then what the moderation layers say about the prompt."""
-        await self._moderation.ensure_not_suspended(job.member.guild_id, job.member.user_id)
-        return await self._moderation.check_prompt(job.member.guild_id, job.prompt, age_restricted=job.age_restricted)
+    async def _verdict(self, job: Job) -> tuple[Verdict, PreparedImage | None]:
+        """Suspension (raised at once), then what the moderation layers say about the prompt and then about each
+        picture to remix; with a refused picture, that picture (for the mod-log)."""
+        guild_id = job.member.guild_id
+        await self._moderation.ensure_not_suspended(guild_id, job.member.user_id)
+        verdict = await self._moderation.check_prompt(guild_id, job.prompt, age_restricted=job.age_restricted)
+        if not verdict.allowed or not job.inputs:
+            return verdict, None
+        verdicts = await asyncio.gather(
+            *(
+                self._moderation.check_input(
+                    guild_id, number, image.data, MIME_TYPES[image.extension], age_restricted=job.age_restricted
+                )
+                for number, image in enumerate(job.inputs, 1)
+            )
+        )
+        refused = next(((v, image) for v, image in zip(verdicts, job.inputs, strict=True) if not v.allowed), None)
+        return refused or (ALLOWED, None)
 
     async def _reserve(self, job: Job) -> Reservation:
         """Hold the job's images against the member's and the server's quota."""
@@ -149,6 +164,7 @@ class ImageJobRunner:
             model=job.options.model,
             size=job.options.size,
             prompt=job.prompt,
+            input_images=len(job.inputs),
         )
 
     async def _deliver(
@@ -216,6 +232,7 @@ class ImageJobRunner:
                 job.options,
                 safety_identifier=safety_identifier(self._salt, job.member.user_id),
                 on_partial=show_partial,
+                inputs=job.inputs,
             )
         except PolicyRefusalError as exc:
             verdict = Verdict("provider", ("policy",), {"provider": "refused"})

@@ -165,8 +165,9 @@ MESSAGES: dict[str, str] = {
     ),
     "help.buttons": "Buttons on every picture",
     "help.buttons_text": (
-        "🔁 **Reroll**: the same prompt again · ✏️ **Edit**: change the prompt · 🗑️ **Delete** (yours only) · "
-        "**1-4**: one picture of a set at full size"
+        "🔁 **Reroll**: the same prompt again · ✏️ **Edit**: a new prompt, from scratch · 🪄 **Refine**: change this "
+        "very picture · 🗑️ **Delete** (yours only) · **1-4**: one picture of a set at full size · Apps → **Remix** "
+        "on any message with a picture"
     ),
     "help.quota": "Your quota today",
     "help.resets": "Resets {when}.",
@@ -182,10 +183,31 @@ MESSAGES: dict[str, str] = {
     "result.delete": "Delete",
     "result.deleted": "Deleted.",
     "result.picked": "Picture {number}",
-    "result.edit_title": "Edit the prompt",
+    "result.edit_title": "New prompt (a new picture from scratch)",
     "result.edit_label": "Prompt",
     "error.not_yours": "That isn't yours: only the member who asked for it (or a moderator) can do that.",
     "error.result_gone": "That picture is gone, so its buttons no longer work.",
+    "result.refine": "Refine",
+    "result.refine_title": "Refine this picture",
+    "result.refine_label": "What should change?",
+    "result.remix_of": "Remix of",
+    "result.remix_uploads": "{count} picture(s) given with the prompt",
+    "remix.title": "Remix this picture",
+    "remix.using": "Remixing **{name}** from {link}",
+    "remix.label": "What should the remix show?",
+    "history.remix": "🪄 remix · ",
+    "error.cannot_edit": "This server's image model can't edit pictures, so nothing was made and nothing was charged.",
+    "error.input_unreadable": "Picture {picture} can't be read as a picture. Nothing was charged.",
+    "error.input_format": "Picture {picture} must be a PNG, JPEG or WebP file. Nothing was charged.",
+    "error.input_pixels": "Picture {picture} has too many pixels (at most 40 million). Nothing was charged.",
+    "error.input_too_large": "Picture {picture} is too large (at most 20 MB). Nothing was charged.",
+    "error.input_unreachable": (
+        "Picture {picture} couldn't be fetched from Discord in time. Nothing was charged; try again."
+    ),
+    "error.input_not_discord": "Picture {picture} isn't hosted by Discord, so it can't be used.",
+    "error.input_none": "That message has no picture to remix.",
+    "error.input_too_many": "This model takes at most {limit} pictures at once.",
+    "error.refused_input": "Picture {picture} was refused: it was flagged for {categories}.",
     "result.requested_by": "Requested by",
     "result.model": "Model",
     "result.size": "Size",
