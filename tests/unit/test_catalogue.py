@@ -1,8 +1,10 @@
 """The model catalogue: what each model takes, and how a member's choices become a request."""
 
+import json
+
 import pytest
 
-from bot.core.errors import UnsupportedOptionError
+from bot.core.errors import CannotEditError, InputImageError, UnsupportedOptionError
 from bot.core.images.catalogue import (
     DEFAULT_MODEL,
     KNOWN_MODELS,
@@ -137,3 +139,27 @@ def test_image_models_are_told_from_others() -> None:
     assert is_image_model("gpt-image-2.5-flare")
     assert not is_image_model("gpt-5")
     assert not is_image_model("omni-moderation-latest")
+
+
+@pytest.mark.parametrize(
+    ("model", "takes"),
+    [("gpt-image-2", 16), ("gpt-image-2.5-flare", 16), ("gpt-image-2.6-sunburst", 0), ("my-proxy-model", 0)],
+)
+def test_only_models_documented_to_edit_take_pictures(model: str, takes: int) -> None:
+    capabilities = capabilities_for(model)
+    assert capabilities.max_inputs == takes
+    if takes:
+        capabilities.resolve("a hat on my cat", ImageRequest(), inputs=takes)
+        with pytest.raises(InputImageError):
+            capabilities.resolve("a hat on my cat", ImageRequest(), inputs=takes + 1)
+    else:
+        with pytest.raises(CannotEditError):
+            capabilities.resolve("a hat on my cat", ImageRequest(), inputs=1)
+    capabilities.resolve("a cat", ImageRequest())  # a plain generation is unaffected
+
+
+def test_a_remix_request_keeps_its_pictures_and_source_through_the_database() -> None:
+    request = ImageRequest(inputs_id=7, source_url="https://discord.com/channels/1/2/3")
+    assert request.remix
+    assert ImageRequest.from_record(json.loads(json.dumps(request.record()))) == request
+    assert not ImageRequest().remix
