@@ -27,7 +27,7 @@ from tests.fakes.discord_server import (
 
 if TYPE_CHECKING:
     import re
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
 EPHEMERAL = 64
 ALICE = FakeUser(id=345678901234567890, name="alice", global_name="Alice")
@@ -594,3 +594,298 @@ async def test_a_client_left_connected_at_shutdown_is_noted() -> None:
         assert (await closing).type is aiohttp.WSMsgType.CLOSE
     (violation,) = fake.contract_violations
     assert "still connected" in violation
+
+
+class RemixTranslator(app_commands.Translator):
+    """Simplified Chinese for the Remix message command, as the bot's catalogue would give it."""
+
+    async def translate(
+        self, string: app_commands.locale_str, locale: discord.Locale, context: app_commands.TranslationContextTypes
+    ) -> str | None:
+        return {"Remix": "重绘"}.get(string.message) if locale is discord.Locale.chinese else None
+
+
+def remix_menu(handle: Callable[[discord.Interaction, discord.Message], Awaitable[None]]) -> app_commands.ContextMenu:
+    """A guild-only message command "Remix" that runs ``handle``."""
+
+    @app_commands.context_menu(name="Remix")
+    @app_commands.guild_only()
+    async def remix(interaction: discord.Interaction, message: discord.Message) -> None:
+        await handle(interaction, message)
+
+    return remix
+
+
+async def test_message_and_user_commands_register_beside_slash_commands(fake: FakeDiscord) -> None:
+    bot = new_bot()
+
+    async def ignore(interaction: discord.Interaction, message: discord.Message) -> None:
+        pass
+
+    @bot.tree.context_menu(name="Show Avatar")
+    async def avatar(interaction: discord.Interaction, member: discord.Member) -> None:
+        pass
+
+    @bot.tree.command(description="Remix the picture at a link")
+    async def remix(interaction: discord.Interaction, link: str) -> None:
+        pass
+
+    bot.tree.add_command(remix_menu(ignore))
+
+    async with running(bot, fake):
+        await bot.tree.set_translator(RemixTranslator())
+        await synced(bot, fake)
+    commands_by_key = {(c["type"], c["name"]): c for c in fake.registered_commands()}
+    assert set(commands_by_key) == {(3, "Remix"), (2, "Show Avatar"), (1, "remix")}
+    menu = commands_by_key[3, "Remix"]
+    assert menu["description"] == ""
+    assert "options" not in menu
+    assert menu["name_localizations"] == {"zh-CN": "重绘"}
+    assert menu["contexts"] == [0]
+    assert commands_by_key[2, "Show Avatar"]["description"] == ""
+    assert commands_by_key[1, "remix"]["description"] == "Remix the picture at a link"
+    assert len({c["id"] for c in commands_by_key.values()}) == 3
+    assert fake.contract_violations == []
+
+
+@pytest.mark.parametrize(
+    ("command", "problem"),
+    [
+        ({"name": "Remix", "type": 1, "description": "Remix a picture"}, "in lower case"),
+        ({"name": "remix it", "description": "Remix a picture"}, "in lower case"),
+        ({"name": "remix", "type": 1}, "description '' must be 1-100 characters"),
+        ({"name": "Remix", "type": 3, "description": "Remix a picture"}, "take no description"),
+        ({"name": "Remix", "type": 3, "options": [{"type": 3, "name": "p", "description": "p"}]}, "take no options"),
+        ({"name": "Remix", "type": 3, "name_localizations": {"zh": "重绘"}}, "unknown locales ['zh']"),
+    ],
+)
+async def test_commands_discord_refuses_are_refused(fake: FakeDiscord, command: dict[str, Any], problem: str) -> None:
+    url = f"{fake.api_base_url}/applications/{APPLICATION_ID}/commands"
+    allowed = {"name": "Remix this", "type": 3}  # capitals and spaces are fine in a message command's name
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bot {fake.token}"}) as session:
+        async with session.put(url, json=[allowed, command]) as reply:
+            assert reply.status == 400
+            assert (await reply.json())["code"] == 50035
+        assert fake.registered_commands() == []
+        async with session.put(url, json=[allowed]) as reply:
+            assert reply.status == 200
+            (stored,) = await reply.json()
+    assert (stored["name"], stored["type"], stored["description"]) == ("Remix this", 3, "")
+    (violation,) = fake.contract_violations
+    assert problem in violation
+
+
+async def test_a_message_command_on_a_members_message_reaches_the_bot_whole(fake: FakeDiscord) -> None:
+    bot = new_bot()
+    seen: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
+
+    async def remix(interaction: discord.Interaction, message: discord.Message) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        (attachment,) = message.attachments
+        picture = await attachment.read()
+        reply = await interaction.followup.send("remixing", wait=True)
+        assert reply.interaction_metadata is not None
+        target = reply.interaction_metadata.target_message_id
+        seen.put_nowait((message.id, message.author.id, message.content, attachment.filename, picture, target))
+
+    bot.tree.add_command(remix_menu(remix))
+    picture = png(6, 4)
+    posted = fake.post_member_message("make it blue", author=ALICE, attachments=[fake.upload("cat.png", picture)])
+    async with running(bot, fake):
+        await synced(bot, fake)
+        record = await fake.invoke_message_command("Remix", posted, user=ALICE)
+        got = await asyncio.wait_for(seen.get(), 5)
+        assert got == (posted.id, ALICE.id, "make it blue", "cat.png", picture, posted.id)
+
+        # The bot's own pictures can be remixed too.
+        channel = bot.get_channel(CHANNEL_ID)
+        assert isinstance(channel, discord.TextChannel)
+        sent = await channel.send(file=discord.File(io.BytesIO(png(2, 2)), "mine.png"))
+        (own,) = [m for m in fake.channel_messages[CHANNEL_ID] if m.id == sent.id]
+        await fake.invoke_message_command("Remix", own)
+        got = await asyncio.wait_for(seen.get(), 5)
+        assert got == (own.id, BOT_USER_ID, "", "mine.png", png(2, 2), own.id)
+
+    (command,) = [c for c in fake.registered_commands() if c["type"] == 3]
+    data = record.payload["data"]
+    resolved = data["resolved"]["messages"][str(posted.id)]
+    assert data == {
+        "id": command["id"],
+        "name": "Remix",
+        "type": 3,
+        "target_id": str(posted.id),
+        "resolved": {"messages": {str(posted.id): resolved}},
+    }
+    assert resolved["author"]["id"] == str(ALICE.id)
+    assert (resolved["attachments"][0]["width"], resolved["attachments"][0]["height"]) == (6, 4)
+    assert "interaction_metadata" not in resolved
+    assert "message" not in record.payload
+    assert record.target is posted
+    assert fake.contract_violations == []
+
+
+async def test_message_commands_are_found_by_type_and_scope(fake: FakeDiscord) -> None:
+    other = fake.add_guild(1146109873520791999, name="Other Guild")
+    bot = new_bot()
+
+    async def remix(interaction: discord.Interaction, message: discord.Message) -> None:
+        await interaction.response.send_message(f"remix of {message.id}", ephemeral=True)
+
+    bot.tree.add_command(remix_menu(remix), guild=discord.Object(GUILD_ID))
+
+    @bot.tree.command(name="remix", description="Remix the picture at a link")
+    async def slash_remix(interaction: discord.Interaction, link: str) -> None:
+        pass
+
+    posted = fake.post_member_message("a fox", author=ALICE)
+    elsewhere = fake.post_member_message("a fox", author=ALICE, guild_id=other.id)
+    with pytest.raises(LookupError, match="no message command 'Remix'"):
+        await fake.invoke_message_command("Remix", posted)
+    async with running(bot, fake):
+        await synced(bot, fake)
+        await bot.tree.sync(guild=discord.Object(GUILD_ID))
+        with pytest.raises(LookupError, match="no message command 'remix'"):
+            await fake.invoke_message_command("remix", posted)  # the slash command of that name is not one
+        with pytest.raises(LookupError, match=f"in guild {other.id}"):
+            await fake.invoke_message_command("Remix", elsewhere, guild_id=other.id)
+        with pytest.raises(ValueError, match="not in guild"):
+            await fake.invoke_message_command("Remix", elsewhere)
+        record = await fake.invoke_message_command("Remix", posted)
+        await fake.wait_for(lambda: record.original is not None)
+    assert record.payload["data"]["guild_id"] == str(GUILD_ID)
+    assert record.original is not None
+    assert record.original.content == f"remix of {posted.id}"
+    assert fake.contract_violations == []
+
+
+async def test_a_global_command_not_offered_in_guilds_cannot_be_used_there(fake: FakeDiscord) -> None:
+    url = f"{fake.api_base_url}/applications/{APPLICATION_ID}/commands"
+    async with (
+        aiohttp.ClientSession(headers={"Authorization": f"Bot {fake.token}"}) as session,
+        session.put(url, json=[{"name": "Remix", "type": 3, "contexts": [1, 2]}]) as reply,
+    ):
+        assert reply.status == 200
+    posted = fake.post_member_message("a fox", author=ALICE)
+    with pytest.raises(LookupError, match=r"not offered in guilds \(contexts \[1, 2\]\)"):
+        await fake.invoke_message_command("Remix", posted)
+    assert fake.contract_violations == []
+
+
+async def test_a_members_message_is_fetched_as_an_app_without_the_message_content_intent_sees_it(
+    fake: FakeDiscord,
+) -> None:
+    picture = png()
+    posted = fake.post_member_message(
+        "look", author=ALICE, attachments=[fake.upload("a.png", picture)], embeds=[{"title": "a link"}]
+    )
+    mentioning = fake.post_member_message(f"<@{BOT_USER_ID}> look", author=ALICE)
+    async with running(new_bot(), fake) as bot:
+        await fake.sync_gateway()
+        assert bot.application_flags.gateway_message_content_limited is False
+        channel = bot.get_channel(CHANNEL_ID)
+        assert isinstance(channel, discord.TextChannel)
+        hidden = await channel.fetch_message(posted.id)
+        assert (hidden.author.id, hidden.content, hidden.attachments, hidden.embeds) == (ALICE.id, "", [], [])
+        shown = await channel.fetch_message(mentioning.id)
+        assert shown.content == f"<@{BOT_USER_ID}> look"
+        assert [user.id for user in shown.mentions] == [BOT_USER_ID]
+
+        fake.message_content_intent = True
+        full = await channel.fetch_message(posted.id)
+        assert (full.content, full.embeds[0].title, full.embeds[0].type) == ("look", "a link", "rich")
+        assert await full.attachments[0].read() == picture
+        with pytest.raises(discord.Forbidden) as refused:
+            await full.edit(content="mine now")
+        assert refused.value.code == 50005
+        await full.delete()  # the bot's role has Manage Messages
+    assert posted.content == "look"
+    assert posted.deleted
+    (violation,) = fake.contract_violations
+    assert "posted by a member" in violation
+
+
+async def test_embed_images_of_a_members_message_are_proxied(fake: FakeDiscord) -> None:
+    bot = new_bot()
+    seen: asyncio.Future[list[discord.Embed]] = asyncio.get_running_loop().create_future()
+
+    async def remix(interaction: discord.Interaction, message: discord.Message) -> None:
+        await interaction.response.defer(ephemeral=True)
+        seen.set_result(message.embeds)
+
+    bot.tree.add_command(remix_menu(remix))
+    on_cdn, external = png(8, 2), png(5, 7)
+    fake.host_external("https://example.com/x.png?size=large", external, "image/png")
+    gone = "https://example.com/gone.png"
+    posted = fake.post_member_message(
+        author=ALICE,
+        embeds=[
+            {"image": {"url": fake.cdn_url(fake.upload("cdn.png", on_cdn))}},
+            {"image": {"url": "https://example.com/x.png?size=large"}},
+            {"type": "image", "url": gone, "thumbnail": {"url": gone}},  # Discord's preview of a picture's link
+        ],
+    )
+    async with running(bot, fake):
+        await synced(bot, fake)
+        await fake.invoke_message_command("Remix", posted)
+        first, second, third = await asyncio.wait_for(seen, 5)
+    assert (first.image.proxy_url, first.image.width, first.image.height) == (first.image.url, 8, 2)
+    assert second.image.proxy_url is not None
+    assert second.image.proxy_url.startswith(f"{fake.base_url}/external/")
+    assert second.image.proxy_url.endswith("/https/example.com/x.png?size=large")
+    assert (second.image.width, second.image.height) == (5, 7)
+    assert third.type == "image"
+    assert third.thumbnail.proxy_url is not None
+    assert third.thumbnail.width is None
+    async with aiohttp.ClientSession() as session:
+        for url, body in ((first.image.proxy_url, on_cdn), (second.image.proxy_url, external)):
+            async with session.get(url) as reply:
+                assert (reply.status, reply.content_type, await reply.read()) == (200, "image/png", body)
+        async with session.get(third.thumbnail.proxy_url) as reply:
+            assert reply.status == 404
+    assert fake.contract_violations == []
+
+
+async def test_a_modal_with_a_text_display_and_a_labelled_text_input(fake: FakeDiscord) -> None:
+    bot = new_bot()
+
+    class RemixModal(discord.ui.Modal, title="Remix"):
+        def __init__(self, target: discord.Message) -> None:
+            super().__init__(custom_id="remix")
+            self.target = target
+            self.add_item(discord.ui.TextDisplay(f"Remixing **{target.attachments[0].filename}**"))
+            self.prompt: discord.ui.TextInput[RemixModal] = discord.ui.TextInput(
+                custom_id="prompt", style=discord.TextStyle.paragraph, max_length=200
+            )
+            self.add_item(discord.ui.Label(text="What should change?", component=self.prompt))
+
+        async def on_submit(self, interaction: discord.Interaction) -> None:
+            picture = await self.target.attachments[0].read()
+            await interaction.response.send_message(f"{self.prompt.value}: {len(picture)} bytes", ephemeral=True)
+
+    async def remix(interaction: discord.Interaction, message: discord.Message) -> None:
+        await interaction.response.send_modal(RemixModal(message))
+
+    bot.tree.add_command(remix_menu(remix))
+    picture = png()
+    posted = fake.post_member_message(author=ALICE, attachments=[fake.upload("cat.png", picture)])
+    async with running(bot, fake):
+        await synced(bot, fake)
+        opened = await fake.invoke_message_command("Remix", posted, user=ALICE)
+        await fake.wait_for(lambda: opened.modal is not None)
+        assert opened.modal is not None
+        text, label = opened.modal["components"]
+        assert text == {**text, "type": 10, "content": "Remixing **cat.png**"}
+        assert (label["type"], label["label"], label["component"]["custom_id"]) == (18, "What should change?", "prompt")
+        with pytest.raises(ValueError, match=r"takes 0\.\.200 characters"):
+            await fake.submit_modal("remix", {"prompt": "x" * 201})
+        submitted = await fake.submit_modal("remix", {"prompt": "make it blue"})
+        await fake.wait_for(lambda: submitted.original is not None)
+    assert submitted.payload["data"]["components"] == [
+        {"type": 10, "id": 1},
+        {"type": 18, "id": 2, "component": {"type": 4, "id": 3, "custom_id": "prompt", "value": "make it blue"}},
+    ]
+    assert "message" not in submitted.payload
+    assert submitted.user == ALICE
+    assert submitted.original is not None
+    assert submitted.original.content == f"make it blue: {len(picture)} bytes"
+    assert fake.contract_violations == []

@@ -4,7 +4,9 @@ Point discord.py at it with ``discord.http.Route.BASE = fake.api_base_url`` (an 
 gateway through ``GET /gateway/bot``); also point ``discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY`` at
 ``fake.gateway_url``, because discord.py falls back to that constant when a reconnect fails. The fake serves one
 guild (``GUILD_ID``) with one text channel (``CHANNEL_ID``) unless more are added, plays users who run slash commands,
-press buttons and submit modals, and records everything the bot does with ``time.perf_counter()`` timestamps.
+use message commands, post messages, press buttons and submit modals, and records everything the bot does with
+``time.perf_counter()`` timestamps. Files live on its CDN (``upload``), and embed images behind its media proxy
+(``host_external``).
 
 Every request body and every JSON answer is checked against Discord's published OpenAPI spec; spec violations and
 protocol mistakes (a second interaction callback, an unknown route, a file reference without its part, a callback

@@ -135,7 +135,10 @@ class Gateway:
             "session_type": "normal",
             "resume_gateway_url": state.gateway_url,
             "shard": [shard_id, shard_count],
-            "application": {"id": str(APPLICATION_ID), "flags": payloads.APPLICATION_FLAGS},
+            "application": {
+                "id": str(APPLICATION_ID),
+                "flags": payloads.application_flags(state.message_content_intent),
+            },
             "private_channels": [],
             "relationships": [],
             "presences": [],

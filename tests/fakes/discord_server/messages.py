@@ -1,5 +1,6 @@
 """The bot's messages as Discord creates and edits them: files resolved against the upload limit, components
-numbered, flags filtered, ``attachment://`` references checked."""
+numbered, flags filtered, ``attachment://`` references checked; and how the bot sees them, and members' messages,
+over REST."""
 
 from __future__ import annotations
 
@@ -30,7 +31,14 @@ class Messages:
 
     def payload(self, message: FakeMessage) -> dict[str, Any]:
         """``message`` as Discord's API returns it."""
-        return payloads.message(message, self._state.base_url, self._state.interactions)
+        return payloads.message(message, self._state)
+
+    def fetched(self, message: FakeMessage) -> dict[str, Any]:
+        """``message`` as the bot fetches it: a member's message comes without its content unless the application
+        has the Message Content intent or the message mentions the bot."""
+        payload = self.payload(message)
+        hidden = message.author is not None and not self._state.message_content_intent
+        return payloads.without_content(payload) if hidden and not payloads.mentions_bot(message) else payload
 
     def create(
         self, call: Call, body: dict[str, Any], channel_id: int, *, interaction: InteractionRecord | None

@@ -1,11 +1,14 @@
 """Discord's JSON objects as the fake sends them: members, channels, roles, guilds, the application, messages with
-their attachments and embeds."""
+their attachments and embeds (whose images go through the media proxy)."""
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
 import re
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from tests.fakes.discord_server.state import (
     APP_PERMISSIONS,
@@ -20,10 +23,13 @@ from tests.fakes.discord_server.state import (
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from tests.fakes.discord_server.state import Attachment, FakeGuild, FakeMessage, InteractionRecord
+    from tests.fakes.discord_server.state import Attachment, DiscordState, FakeGuild, FakeMessage, InteractionRecord
 
 APPLICATION_FLAGS = 1 << 23  # APPLICATION_COMMAND_BADGE
+GATEWAY_MESSAGE_CONTENT_LIMITED = 1 << 19  # the Message Content intent, switched on for an unverified app
 ATTACHMENT_URL = re.compile(r"attachment://(\S+)")
+_CDN_PATH = re.compile(r"/attachments/\d+/(\d+)/[^/]+")
+_BOT_MENTIONS = (f"<@{BOT_USER_ID}>", f"<@!{BOT_USER_ID}>")
 
 
 def member(user: FakeUser, permissions: int, roles: Sequence[int], *, with_user: bool = True) -> dict[str, Any]:
@@ -152,7 +158,12 @@ def guild_create(guild: FakeGuild, premium_tier: int) -> dict[str, Any]:
     }
 
 
-def application(guild_count: int) -> dict[str, Any]:
+def application_flags(message_content_intent: bool) -> int:
+    """The application's flags, with the Message Content intent's if it has it."""
+    return APPLICATION_FLAGS | (GATEWAY_MESSAGE_CONTENT_LIMITED if message_content_intent else 0)
+
+
+def application(guild_count: int, flags: int) -> dict[str, Any]:
     """The bot's application, as ``GET /oauth2/applications/@me`` answers it."""
     owner = FakeUser(GUILD_OWNER_ID, "owner", "Owner").payload()
     return {
@@ -166,8 +177,8 @@ def application(guild_count: int) -> dict[str, Any]:
         "bot_public": True,
         "bot_require_code_grant": False,
         "verify_key": "6b0c5cd4f3a0a0c4c4ab0c3fd1c0b3b7d4f1a1a9e2c9a3e9c6f5b0c3a7d2e1f0",
-        "flags": APPLICATION_FLAGS,
-        "flags_new": str(APPLICATION_FLAGS),
+        "flags": flags,
+        "flags_new": str(flags),
         "tags": [],
         "redirect_uris": [],
         "interactions_endpoint_url": None,
@@ -183,9 +194,45 @@ def application(guild_count: int) -> dict[str, Any]:
     }
 
 
+def cdn_url(file: Attachment, base_url: str, channel_id: int) -> str:
+    """Where the fake's CDN at ``base_url`` serves an uploaded file."""
+    return f"{base_url}/attachments/{channel_id}/{file.id}/{file.filename}"
+
+
+def media_signature(url: str) -> str:
+    """The part of a media proxy url that names the external ``url`` (Discord's is an HMAC of it)."""
+    return base64.urlsafe_b64encode(hashlib.sha256(url.encode()).digest()[:18]).decode()
+
+
+def media_proxy_url(url: str, base_url: str) -> str:
+    """Where the fake's media proxy at ``base_url`` serves the external ``url``; shaped like Discord's
+    ``https://images-ext-1.discordapp.net/external/<signature>/<scheme>/<host>/<path>``."""
+    parts = urlsplit(url)
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{base_url}/external/{media_signature(url)}/{parts.scheme}/{parts.netloc}{parts.path}{query}"
+
+
+def proxied_media(url: str, state: DiscordState) -> dict[str, Any]:
+    """What Discord's media proxy adds to an embed's image or thumbnail at the http(s) ``url``.
+
+    A file on the fake's CDN is proxied at its own url; any other url at ``media_proxy_url``, which serves the file
+    a test hosted there with ``host_external`` and answers 404 otherwise. The width, height and content type come
+    with it when the proxy has the file.
+    """
+    match = _CDN_PATH.fullmatch(urlsplit(url).path) if state.base_url and url.startswith(state.base_url) else None
+    on_cdn = state.uploads.get(int(match.group(1))) if match else None
+    file = on_cdn or state.external_files.get(url)
+    fields: dict[str, Any] = {"proxy_url": url if on_cdn else media_proxy_url(url, state.base_url)}
+    if file is not None and file.width is not None:
+        fields |= {"width": file.width, "height": file.height}
+    if file is not None and file.content_type:
+        fields["content_type"] = file.content_type
+    return fields
+
+
 def attachment(file: Attachment, base_url: str, channel_id: int, *, ephemeral: bool = False) -> dict[str, Any]:
     """An attachment object; its url serves the file from the fake's CDN at ``base_url``."""
-    url = f"{base_url}/attachments/{channel_id}/{file.id}/{file.filename}"
+    url = cdn_url(file, base_url, channel_id)
     payload: dict[str, Any] = {
         "id": str(file.id),
         "filename": file.filename,
@@ -204,21 +251,39 @@ def attachment(file: Attachment, base_url: str, channel_id: int, *, ephemeral: b
     return payload
 
 
-def embed(sent: dict[str, Any], by_name: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """An embed as Discord echoes it: typed, with ``attachment://`` images pointing at the uploaded files."""
+def embed(sent: dict[str, Any], by_name: dict[str, dict[str, Any]], state: DiscordState) -> dict[str, Any]:
+    """An embed as Discord echoes it: typed, with ``attachment://`` images pointing at the uploaded files and
+    http(s) images through the media proxy."""
     echoed = {"type": "rich", **copy.deepcopy(sent)}
     for key in ("image", "thumbnail"):
         media = echoed.get(key)
-        name = ATTACHMENT_URL.fullmatch(media.get("url", "")) if media else None
+        url = media.get("url", "") if media else ""
+        name = ATTACHMENT_URL.fullmatch(url)
         if media and name and name.group(1) in by_name:
             uploaded = by_name[name.group(1)]
             media |= {"url": uploaded["url"], "proxy_url": uploaded["proxy_url"]}
             media |= {k: uploaded[k] for k in ("width", "height", "content_type") if k in uploaded}
+        elif media and url.startswith(("https://", "http://")):
+            media |= proxied_media(url, state)
     return echoed
 
 
-def message(sent: FakeMessage, base_url: str, interactions: dict[int, InteractionRecord]) -> dict[str, Any]:
-    """A message as Discord's API returns it, with the metadata of the interaction it answers, if any."""
+def mentions_bot(sent: FakeMessage) -> bool:
+    """Whether a message's content mentions the bot."""
+    return any(mention in (sent.content or "") for mention in _BOT_MENTIONS)
+
+
+def without_content(payload: dict[str, Any]) -> dict[str, Any]:
+    """A message as an app without the Message Content intent gets it: content, embeds, attachments and
+    components empty, no poll."""
+    stripped = {key: value for key, value in payload.items() if key != "poll"}
+    return stripped | {"content": "", "embeds": [], "attachments": [], "components": []}
+
+
+def message(sent: FakeMessage, state: DiscordState) -> dict[str, Any]:
+    """A message as Discord's API returns it, with the metadata of the interaction it answers, if any; a
+    member's message (``sent.author``) with that member as its author."""
+    base_url, interactions = state.base_url, state.interactions
     attachments = [attachment(a, base_url, sent.channel_id, ephemeral=sent.ephemeral) for a in sent.attachments]
     by_name = {a["filename"]: a for a in attachments}
     payload: dict[str, Any] = {
@@ -226,14 +291,14 @@ def message(sent: FakeMessage, base_url: str, interactions: dict[int, Interactio
         "channel_id": str(sent.channel_id),
         "type": sent.type,
         "content": sent.content or "",
-        "author": BOT_USER.payload(),
-        "embeds": [embed(e, by_name) for e in sent.embeds],
+        "author": (sent.author or BOT_USER).payload(),
+        "embeds": [embed(e, by_name, state) for e in sent.embeds],
         "attachments": attachments,
         "components": copy.deepcopy(sent.components),
         "flags": sent.flags,
         "timestamp": sent.created_at,
         "edited_timestamp": sent.edited_at,
-        "mentions": [],
+        "mentions": [BOT_USER.payload()] if sent.author is not None and mentions_bot(sent) else [],
         "mention_roles": [],
         "mention_everyone": False,
         "pinned": False,
@@ -258,6 +323,8 @@ def _interaction_metadata(record: InteractionRecord, interactions: dict[int, Int
     }
     if record.message is not None and record.type == 3:
         metadata["interacted_message_id"] = str(record.message.id)
+    if record.target is not None:
+        metadata["target_message_id"] = str(record.target.id)
     trigger = interactions.get(record.trigger_id or 0)
     if trigger is not None:
         metadata["triggering_interaction_metadata"] = _interaction_metadata(trigger, interactions)

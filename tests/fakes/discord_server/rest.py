@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
+import regex
+
 from tests.fakes.discord_server import payloads
 from tests.fakes.discord_server.messages import Messages
 from tests.fakes.discord_server.routing import ApiError, DroppedConnectionError, Reply, Route
@@ -25,8 +27,51 @@ if TYPE_CHECKING:
     from tests.fakes.discord_server.state import DiscordState, FakeMessage, InteractionRecord
 
 
+# Chat input command and option names: this, in lower case wherever a letter has a lower case. User and message
+# command names may have capitals and spaces. (Discord's "Application Command Naming".)
+_CHAT_INPUT_NAME = regex.compile(r"[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}")
+# fmt: off
+LOCALES = frozenset({  # Discord's locales
+    "id", "da", "de", "en-GB", "en-US", "es-ES", "es-419", "fr", "hr", "it", "lt", "hu", "nl", "no", "pl", "pt-BR",
+    "ro", "fi", "sv-SE", "vi", "tr", "cs", "el", "bg", "ru", "uk", "hi", "th", "zh-CN", "ja", "zh-TW", "ko",
+})
+# fmt: on
+_COMMAND_TYPES = {1: "chat input", 2: "user", 3: "message"}
+
+
 def _string_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def _chat_input_problems(entry: dict[str, Any], what: str) -> list[str]:
+    """What Discord refuses in a chat input command's, or an option's, names and descriptions."""
+    problems = [
+        f"{what} name {name!r} must match {_CHAT_INPUT_NAME.pattern} in lower case"
+        for name in [entry["name"], *(entry.get("name_localizations") or {}).values()]
+        if not _CHAT_INPUT_NAME.fullmatch(name) or any(c != c.lower() for c in name)
+    ]
+    descriptions = [entry.get("description") or "", *(entry.get("description_localizations") or {}).values()]
+    problems += [f"{what} description {d!r} must be 1-100 characters" for d in descriptions if not 1 <= len(d) <= 100]
+    for option in entry.get("options") or []:
+        problems += _chat_input_problems(option, f"{what} option {option.get('name')!r}")
+    return problems
+
+
+def _command_problems(command: dict[str, Any]) -> list[str]:
+    """What Discord refuses in one command of a bulk registration (beyond the spec's schema)."""
+    kind = command.get("type") or 1
+    what = f"{_COMMAND_TYPES.get(kind, f'type {kind}')} command {command['name']!r}"
+    locales = set(command.get("name_localizations") or {}) | set(command.get("description_localizations") or {})
+    problems = [f"{what}: unknown locales {sorted(locales - LOCALES)}"] if locales - LOCALES else []
+    if kind == 1:
+        return problems + _chat_input_problems(command, what)
+    if kind not in (2, 3):
+        return [*problems, f"{what}: the fake serves chat input, user and message commands only"]
+    if command.get("description") or command.get("description_localizations"):
+        problems.append(f"{what}: user and message commands take no description (Discord stores an empty one)")
+    if command.get("options"):
+        problems.append(f"{what}: user and message commands take no options")
+    return problems
 
 
 class Routes:
@@ -102,7 +147,8 @@ class Routes:
     # ----------------------------------------------------------------------------------------------- application
 
     async def _get_application(self, call: Call) -> Reply:
-        return Reply(200, payloads.application(len(self._state.guilds)))
+        flags = payloads.application_flags(self._state.message_content_intent)
+        return Reply(200, payloads.application(len(self._state.guilds), flags))
 
     async def _get_gateway_bot(self, call: Call) -> Reply:
         limit = {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1}
@@ -126,9 +172,12 @@ class Routes:
         state = self._state
         scope = self._scope(call)
         payload: list[dict[str, Any]] = call.body or []
-        keys = [(c["name"], c.get("type", 1)) for c in payload]
+        keys = [(c["name"], c.get("type") or 1) for c in payload]
         if len(set(keys)) != len(keys):
             raise ApiError(400, 50035, "Invalid Form Body", f"{call.where}: duplicate command names")
+        problems = [problem for command in payload for problem in _command_problems(command)]
+        if problems:
+            raise ApiError(400, 50035, "Invalid Form Body", f"{call.where}: {'; '.join(problems)}")
         state.command_registrations.append((scope, copy.deepcopy(payload)))
         before = state.commands.get(scope, {})
         after: dict[tuple[str, int], dict[str, Any]] = {}
@@ -136,7 +185,7 @@ class Routes:
             echoed = {
                 "type": key[1],
                 "name": command["name"],
-                "description": command.get("description", ""),
+                "description": command.get("description") or "",
                 # discord.py sends the permission bits as a number; Discord answers with a string, as its spec says.
                 "default_member_permissions": _string_or_none(command.get("default_member_permissions")),
                 "nsfw": command.get("nsfw", False),
@@ -299,10 +348,13 @@ class Routes:
         return Reply(200, self._messages.payload(message))
 
     async def _get_channel_message(self, call: Call) -> Reply:
-        return Reply(200, self._messages.payload(self._channel_message(call)))
+        return Reply(200, self._messages.fetched(self._channel_message(call)))
 
     async def _patch_channel_message(self, call: Call) -> Reply:
         message = self._channel_message(call)
+        if message.author is not None:
+            note = f"{call.where}: message {message.id} was posted by a member, not the bot"
+            raise ApiError(403, 50005, "Cannot edit a message authored by another user", note)
         if message.webhook_id is not None:
             note = f"{call.where}: interaction messages are edited through the webhook routes"
             raise ApiError(403, 50005, "Cannot edit a message authored by another user", note)

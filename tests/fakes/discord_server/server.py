@@ -1,9 +1,11 @@
-"""``FakeDiscord``: the fake's state served on 127.0.0.1 (REST, gateway, CDN), and the users it plays."""
+"""``FakeDiscord``: the fake's state served on 127.0.0.1 (REST, gateway, CDN, media proxy), and the users it
+plays."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import secrets
 import time
 from typing import TYPE_CHECKING, Any
@@ -19,6 +21,8 @@ from tests.fakes.discord_server.spec import SpecChecks
 from tests.fakes.discord_server.state import (
     APP_PERMISSIONS,
     APPLICATION_ID,
+    BOT_USER_ID,
+    CHANNEL_ID,
     DEFAULT_USER,
     GUILD_ID,
     PLAIN_MEMBER_PERMISSIONS,
@@ -34,6 +38,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
 _OPTION_PYTHON_TYPES: dict[int, tuple[type, ...]] = {3: (str,), 4: (int,), 5: (bool,), 10: (int, float)}
+_COMMAND_KINDS = {1: "slash", 2: "user", 3: "message"}
 
 
 class FakeDiscord(DiscordState):
@@ -43,7 +48,8 @@ class FakeDiscord(DiscordState):
         super().__init__()
         contract = discord_contract() if check_contracts else NoContract()
         self._gateway = Gateway(self)
-        self._router = Router(self, SpecChecks(contract, self.violation), Routes(self).table())
+        self._checks = SpecChecks(contract, self.violation)
+        self._router = Router(self, self._checks, Routes(self).table())
         self._runner: web.AppRunner | None = None
 
     # ----------------------------------------------------------------------------------------------- lifecycle
@@ -52,6 +58,7 @@ class FakeDiscord(DiscordState):
         app = web.Application(client_max_size=256 * 2**20)
         app.router.add_get("/gateway", self._gateway.handle)
         app.router.add_get("/attachments/{channel_id}/{attachment_id}/{filename}", self._attachment)
+        app.router.add_get("/external/{signature}/{tail:.*}", self._external_media)
         app.router.add_route("*", "/api/v10/{tail:.*}", self._router.handle)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
@@ -76,6 +83,21 @@ class FakeDiscord(DiscordState):
         if attachment is None:
             raise web.HTTPNotFound
         return web.Response(body=attachment.data, content_type=attachment.content_type or "application/octet-stream")
+
+    async def _external_media(self, request: web.Request) -> web.Response:
+        """The media proxy: the file a test hosted at an external url (``host_external``), else 404."""
+        signature = request.match_info["signature"]
+        hosted = (f for url, f in self.external_files.items() if payloads.media_signature(url) == signature)
+        file = next(hosted, None)
+        if file is None:
+            raise web.HTTPNotFound
+        return web.Response(body=file.data, content_type=file.content_type or "application/octet-stream")
+
+    def cdn_url(self, file: Attachment, *, channel_id: int = CHANNEL_ID) -> str:
+        """The url at which the fake's CDN serves ``file`` (from ``upload``), e.g. for an embed image linking a
+        picture posted earlier."""
+        self.uploads[file.id] = file
+        return payloads.cdn_url(file, self.base_url, channel_id)
 
     # ----------------------------------------------------------------------------------------------- waiting
 
@@ -159,6 +181,107 @@ class FakeDiscord(DiscordState):
             age=age,
         )
 
+    async def invoke_message_command(
+        self,
+        name: str,
+        message: FakeMessage,
+        *,
+        user: FakeUser | None = None,
+        locale: str = "en-US",
+        permissions: int = PLAIN_MEMBER_PERMISSIONS,
+        roles: Sequence[int] = (),
+        guild_id: int = GUILD_ID,
+        channel_id: int | None = None,
+    ) -> InteractionRecord:
+        """Use the message command ``name`` ("Apps → name" in a message's menu) on ``message`` as ``user``.
+
+        A type 2 INTERACTION_CREATE from the message's channel whose data is the command's id and ``name``, ``type``
+        3, ``target_id`` and the whole message in ``resolved.messages``, with its content, attachments and embeds
+        (a message command's target needs no Message Content intent); ``record.target`` is ``message``, and the
+        bot's answers carry ``interaction_metadata.target_message_id``. ``message`` is a member's
+        (``post_member_message``) or one of the bot's. Raises LookupError unless the bot registered a message
+        command ``name`` globally or in ``guild_id``.
+        """
+        scope, command = self._find_command(name, guild_id, 3)
+        channel_id = channel_id or message.channel_id
+        if channel_id != message.channel_id:
+            raise ValueError(f"message {message.id} is in channel {message.channel_id}, not {channel_id}")
+        if self.guild_of(channel_id) != guild_id:
+            raise ValueError(f"channel {channel_id} is not in guild {guild_id}")
+        if message.deleted:
+            raise ValueError(f"message {message.id} was deleted")
+        if message.ephemeral:
+            raise ValueError(f"message {message.id} is ephemeral: Discord offers no message commands on it")
+        resolved = payloads.message(message, self)
+        self._checks.schema(f"INTERACTION_CREATE message command {name!r}", "MessageResponse", resolved)
+        data: dict[str, Any] = {
+            "id": command["id"],
+            "name": name,
+            "type": 3,
+            "target_id": str(message.id),
+            "resolved": {"messages": {str(message.id): resolved}},
+        }
+        if scope != "global":
+            data["guild_id"] = str(guild_id)
+        return await self._dispatch_interaction(
+            2,
+            data,
+            user=user or DEFAULT_USER,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            locale=locale,
+            permissions=permissions,
+            roles=roles,
+            target=message,
+        )
+
+    def post_member_message(
+        self,
+        content: str = "",
+        *,
+        author: FakeUser,
+        attachments: Sequence[Attachment] = (),
+        embeds: Sequence[dict[str, Any]] = (),
+        channel_id: int | None = None,
+        guild_id: int = GUILD_ID,
+    ) -> FakeMessage:
+        """Post a message in a guild channel as the member ``author``, e.g. for a message command to target.
+
+        ``attachments`` are files from ``upload``, which the fake's CDN serves. ``embeds`` are kept as given and
+        echoed as Discord does: ``type`` "rich" unless they say otherwise, and an http(s) image or thumbnail url
+        gets a ``proxy_url`` on the fake's host (see ``host_external`` and ``cdn_url``). Discord builds a
+        picture link's preview as ``{"type": "image", "url": u, "thumbnail": {"url": u}}``.
+
+        The bot is not told through the gateway (it asks for no message intents), but it can fetch the message
+        (``GET /channels/{id}/messages/{id}``): without ``message_content_intent``, Discord answers it with empty
+        content, embeds, attachments and components unless it mentions the bot.
+        """
+        if author.id == BOT_USER_ID:
+            raise ValueError("the bot's own messages are sent by the bot")
+        channel_id = channel_id or self.guilds[guild_id].channel_id
+        if self.guild_of(channel_id) != guild_id:
+            raise ValueError(f"channel {channel_id} is not in guild {guild_id}")
+        if not (content or attachments or embeds):
+            raise ValueError("Discord refuses an empty message")
+        self.users[author.id] = author
+        self.member_roles.setdefault((guild_id, author.id), [])
+        for file in attachments:
+            self.uploads[file.id] = file
+        message = FakeMessage(
+            id=self.new_id(),
+            channel_id=channel_id,
+            content=content,
+            embeds=copy.deepcopy(list(embeds)),
+            components=[],
+            flags=0,
+            attachments=list(attachments),
+            allowed_mentions=None,
+            interaction_id=None,
+            author=author,
+        )
+        self.channel_messages.setdefault(channel_id, []).append(message)
+        return message
+
     async def invoke_component(
         self,
         custom_id: str,
@@ -209,7 +332,8 @@ class FakeDiscord(DiscordState):
         """Submit the modal the bot last opened with ``custom_id`` (a type 5 INTERACTION_CREATE).
 
         ``fields`` maps text inputs' custom ids to their values (select menus': to lists of values); the submission
-        mirrors the modal's layout (action rows or labels), as Discord does.
+        mirrors the modal's layout as Discord does: every component numbered (``id``), action rows and labels
+        with the inputs' values, text displays as their type and id only.
         """
         origin = next(
             (r for r in reversed(self.interactions.values()) if (r.modal or {}).get("custom_id") == custom_id), None
@@ -219,7 +343,8 @@ class FakeDiscord(DiscordState):
         unknown = set(fields) - components.modal_inputs(origin.modal["components"])
         if unknown:
             raise ValueError(f"modal {custom_id!r} has no inputs {sorted(unknown)}")
-        data = {"custom_id": custom_id, "components": components.modal_submission(origin.modal["components"], fields)}
+        layout = components.with_ids(origin.modal["components"])
+        data = {"custom_id": custom_id, "components": components.modal_submission(layout, fields)}
         return await self._dispatch_interaction(
             5,
             data,
@@ -235,12 +360,16 @@ class FakeDiscord(DiscordState):
 
     # ----------------------------------------------------------------------------------------------- interactions
 
-    def _find_command(self, name: str, guild_id: int) -> tuple[str, dict[str, Any]]:
+    def _find_command(self, name: str, guild_id: int, kind: int = 1) -> tuple[str, dict[str, Any]]:
+        what = f"slash command /{name}" if kind == 1 else f"{_COMMAND_KINDS[kind]} command {name!r}"
         for scope in ("global", f"guild:{guild_id}"):
-            command = self.commands.get(scope, {}).get((name, 1))
-            if command is not None:
-                return scope, command
-        raise LookupError(f"no slash command /{name} registered globally or in guild {guild_id}")
+            command = self.commands.get(scope, {}).get((name, kind))
+            if command is None:
+                continue
+            if scope == "global" and 0 not in (command.get("contexts") or [0]):  # where it is offered (0: guilds)
+                raise LookupError(f"{what} is not offered in guilds (contexts {command['contexts']})")
+            return scope, command
+        raise LookupError(f"no {what} registered globally or in guild {guild_id}")
 
     def _build_options(
         self, specs: list[dict[str, Any]], values: dict[str, Any], guild_id: int, resolved: dict[str, dict]
@@ -304,6 +433,7 @@ class FakeDiscord(DiscordState):
         permissions: int,
         roles: Sequence[int],
         message: FakeMessage | None = None,
+        target: FakeMessage | None = None,
         trigger: InteractionRecord | None = None,
         age: float = 0.0,
     ) -> InteractionRecord:
@@ -335,7 +465,7 @@ class FakeDiscord(DiscordState):
             "attachment_size_limit": self.upload_limit(guild_id),
         }
         if message is not None:
-            payload["message"] = payloads.message(message, self.base_url, self.interactions)
+            payload["message"] = payloads.message(message, self)
         record = InteractionRecord(
             id=interaction_id,
             token=payload["token"],
@@ -347,6 +477,7 @@ class FakeDiscord(DiscordState):
             channel_id=channel_id,
             payload=payload,
             message=message,
+            target=target,
             trigger_id=trigger.id if trigger else None,
         )
         self.interactions[interaction_id] = record

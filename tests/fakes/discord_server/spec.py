@@ -95,6 +95,12 @@ class SpecChecks:
         for error in self._contract.request_errors(method, template, _with_string_snowflakes(body), content_type):
             self._violation(f"{where}: request: {error}")
 
+    def schema(self, where: str, name: str, instance: Any) -> None:
+        """Check a JSON object the fake sends outside any REST answer (in a gateway event, say) against the spec's
+        component schema ``name``."""
+        for error in self._contract.schema_errors(name, instance):
+            self._violation(f"{where}: fake's {name}: {error}")
+
     def response(self, method: str, template: str, status: int, body: Any) -> None:
         """Check the fake's own answer: an error body, or what the spec says this route answers."""
         where = f"{method} {template}"

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from PIL import Image
 
@@ -99,7 +100,7 @@ class Attachment:
 
 @dataclass
 class FakeMessage:
-    """A message as the fake stores it: what the bot sent, after any edits."""
+    """A message as the fake stores it: what the bot sent, after any edits, or what a member posted."""
 
     id: int
     channel_id: int
@@ -116,6 +117,7 @@ class FakeMessage:
     webhook_id: int | None = None
     created_at: str = field(default_factory=now_iso)
     edited_at: str | None = None
+    author: FakeUser | None = None  # the member who posted it (``FakeDiscord.post_member_message``); None: the bot
 
     @property
     def ephemeral(self) -> bool:
@@ -155,6 +157,7 @@ class InteractionRecord:
     original: FakeMessage | None = None
     followups: list[FakeMessage] = field(default_factory=list)
     message: FakeMessage | None = None  # the message whose component was used (component interactions)
+    target: FakeMessage | None = None  # the message a message command was used on (message command interactions)
     trigger_id: int | None = None  # the interaction that opened the modal (modal submits)
 
     @property
@@ -247,6 +250,11 @@ class DiscordState:
         self.by_token: dict[str, InteractionRecord] = {}  # interaction token -> its record
         self.channel_messages: dict[int, list[FakeMessage]] = {}
         self.uploads: dict[int, Attachment] = {}  # attachment id -> file, as the CDN serves them
+        self.external_files: dict[str, Attachment] = {}  # external url -> file, as the media proxy serves them
+        # Whether the application has the privileged Message Content intent (switched on in the developer portal).
+        # Without it, a member's message fetched over REST comes with empty content, embeds, attachments and
+        # components, unless it mentions the bot; the target of a message command always comes whole.
+        self.message_content_intent = False
         self.requests: list[RecordedRequest] = []
         self.contract_violations: list[str] = []
         self.base_url = ""  # http://127.0.0.1:<port> once the fake is started
@@ -272,13 +280,25 @@ class DiscordState:
     def upload(
         self, filename: str, data: bytes, content_type: str | None = None, *, description: str | None = None
     ) -> Attachment:
-        """Store a file as Discord's CDN would (e.g. for an attachment option); its url serves the bytes."""
-        content_type = mimetypes.guess_type(filename)[0] or content_type
-        size = _image_size(data) if (content_type or "").startswith("image/") else None
-        width, height = size or (None, None)
-        attachment = Attachment(self.new_id(), filename, content_type, data, description, width, height)
+        """Store a file as Discord's CDN would (e.g. for an attachment option, or a member's message); its url
+        serves the bytes."""
+        attachment = self._file(filename, data, mimetypes.guess_type(filename)[0] or content_type, description)
         self.uploads[attachment.id] = attachment
         return attachment
+
+    def host_external(self, url: str, data: bytes, content_type: str | None = None) -> Attachment:
+        """Serve ``data`` as the file at the external ``url`` (e.g. an embed's image): Discord's media proxy then
+        serves it at the embed's ``proxy_url``, and the embed gets its width and height. Urls nobody hosted are
+        proxied too, but their ``proxy_url`` answers 404 (the proxy could not fetch them)."""
+        filename = urlsplit(url).path.rsplit("/", 1)[-1] or "file"
+        attachment = self._file(filename, data, content_type or mimetypes.guess_type(filename)[0], None)
+        self.external_files[url] = attachment
+        return attachment
+
+    def _file(self, filename: str, data: bytes, content_type: str | None, description: str | None) -> Attachment:
+        size = _image_size(data) if (content_type or "").startswith("image/") else None
+        width, height = size or (None, None)
+        return Attachment(self.new_id(), filename, content_type, data, description, width, height)
 
     def upload_limit(self, guild_id: int) -> int:
         """The per-file upload limit of a guild, from its premium tier."""
