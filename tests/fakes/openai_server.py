@@ -1,13 +1,15 @@
-"""A local fake of the OpenAI Images, Models and Moderations HTTP API for end-to-end tests.
+"""A local fake of the OpenAI Images (generations and edits), Models and Moderations HTTP API for end-to-end tests.
 
 ``FakeOpenAI`` is a real aiohttp server on 127.0.0.1, so the bot talks to it through the real ``openai`` client.
 It records every request, can script failures (errors, rate limits, hangs), refuses image requests a model would
-refuse (unknown or shut-down model, size, background, quality), and checks every request it receives and every
-response it sends against OpenAI's published OpenAPI spec, collecting problems in ``contract_violations``.
+refuse (unknown or shut-down model, size, background, quality, edits, unreadable input images), and checks every
+request it receives and every response it sends against OpenAI's published OpenAPI spec, collecting problems in
+``contract_violations``.
 """
 
 import asyncio
 import base64
+import binascii
 import io
 import itertools
 import json
@@ -20,12 +22,13 @@ from datetime import UTC, date, datetime
 from functools import cache, lru_cache
 from typing import Any, Self
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from PIL import Image
 
 from tests.fakes.contract import ApiContract, NoContract, openai_contract
 
 IMAGES_PATH = "/v1/images/generations"
+EDITS_PATH = "/v1/images/edits"
 MAX_REQUEST_BYTES = 50 * 1024 * 1024
 MODELS_PATH = "/v1/models"
 MODERATIONS_PATH = "/v1/moderations"
@@ -80,6 +83,16 @@ _MAX_EDGE = 3840  # the largest edge the API accepts (gpt-image-2); also keeps a
 _MIN_PIXELS, _MAX_PIXELS = 655_360, 8_294_400
 _PIL_FORMATS = {"png": "PNG", "webp": "WEBP", "jpeg": "JPEG"}
 _CONTENT_TYPES = {"png": "image/png", "webp": "image/webp", "jpeg": "image/jpeg"}
+_INPUT_FORMATS = ("PNG", "JPEG", "WEBP")  # what an edit's input images may be (Pillow's names)
+_INPUT_TYPES = frozenset({"image/png", "image/jpeg", "image/webp"})
+_IMAGE_PARTS = frozenset({"image", "image[]"})  # the SDK names the parts of a list of images ``image[]``
+# Multipart form values arrive as strings; these fields are integers or booleans in ``CreateImageEditRequest``.
+_FORM_INTEGERS = frozenset({"n", "output_compression", "partial_images"})
+_FORM_BOOLEANS = frozenset({"stream"})
+_INTEGER = re.compile(r"-?\d+")
+_CORNER = 16  # the edge of the corner an edit paints in its first input's colour: one whole JPEG block
+_COLOUR_TOLERANCE = 8  # per channel, so a re-encoded (e.g. JPEG) copy of a picture still has its colour
+_DATA_URL = re.compile(r"data:[^,;]*;base64,(.*)", re.DOTALL)
 
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _REQUEST_ID = web.RequestKey("request_id", str)
@@ -159,6 +172,43 @@ def _as_spec_knows(body: Any) -> Any:
     return body
 
 
+def _open_image(data: bytes) -> Image.Image | None:
+    """``data`` fully decoded by Pillow if it is a PNG, JPEG or WebP image, else None."""
+    try:
+        image = Image.open(io.BytesIO(data), formats=_INPUT_FORMATS)
+        image.load()
+    except (OSError, Image.DecompressionBombError):
+        return None
+    return image
+
+
+def _top_left(image: Image.Image) -> tuple[int, ...]:
+    """The RGB colour of ``image``'s top-left pixel."""
+    return tuple(image.crop((0, 0, 1, 1)).convert("RGB").tobytes())
+
+
+def _data_url_colour(url: str) -> tuple[int, ...] | None:
+    """The top-left colour of the image in a base64 ``data:`` URL; None for other URLs and unreadable images."""
+    match = _DATA_URL.fullmatch(url)
+    try:
+        image = _open_image(base64.b64decode(match[1], validate=True)) if match else None
+    except binascii.Error:
+        return None
+    return None if image is None else _top_left(image)
+
+
+def _near(colour: tuple[int, ...], other: tuple[int, ...]) -> bool:
+    return all(abs(a - b) <= _COLOUR_TOLERANCE for a, b in zip(colour, other, strict=True))
+
+
+def _with_corner(png: bytes, colour: tuple[int, ...]) -> bytes:
+    """``png`` as an RGB PNG whose top-left ``_CORNER``-pixel square is ``colour``."""
+    with Image.open(io.BytesIO(png)) as source:
+        image = source.convert("RGB")
+    image.paste(colour, (0, 0, min(_CORNER, image.width), min(_CORNER, image.height)))
+    return _png(image)
+
+
 @dataclass(frozen=True)
 class _ImageFamily:
     """What the models whose names start with ``prefix`` accept."""
@@ -167,15 +217,18 @@ class _ImageFamily:
     flexible_sizes: bool  # any size ``_flexible_size_ok`` takes, else only ``_STANDARD_SIZES``
     transparent: bool
     newer_qualities: bool  # xhigh and max
+    edits: bool  # takes ``POST /v1/images/edits``
 
 
-# First match wins; other listed ``gpt-image-``/``chatgpt-image-`` models take the standard sizes and qualities.
+# First match wins; other listed ``gpt-image-``/``chatgpt-image-`` models take the standard sizes and qualities. Edits:
+# the API documents them for gpt-image-2 and its 2026-04-21 snapshot, the 2.5 models and their 2026-09-08 snapshots,
+# and the older GPT image models, not for the 2.6 models.
 _IMAGE_FAMILIES = (
-    _ImageFamily("gpt-image-2.6-", flexible_sizes=False, transparent=True, newer_qualities=True),
-    _ImageFamily("gpt-image-2.5-", flexible_sizes=True, transparent=True, newer_qualities=True),
-    _ImageFamily("gpt-image-2", flexible_sizes=True, transparent=False, newer_qualities=False),
-    _ImageFamily("gpt-image-", flexible_sizes=False, transparent=True, newer_qualities=False),
-    _ImageFamily("chatgpt-image-", flexible_sizes=False, transparent=True, newer_qualities=False),
+    _ImageFamily("gpt-image-2.6-", flexible_sizes=False, transparent=True, newer_qualities=True, edits=False),
+    _ImageFamily("gpt-image-2.5-", flexible_sizes=True, transparent=True, newer_qualities=True, edits=True),
+    _ImageFamily("gpt-image-2", flexible_sizes=True, transparent=False, newer_qualities=False, edits=True),
+    _ImageFamily("gpt-image-", flexible_sizes=False, transparent=True, newer_qualities=False, edits=True),
+    _ImageFamily("chatgpt-image-", flexible_sizes=False, transparent=True, newer_qualities=False, edits=True),
 )
 
 
@@ -188,6 +241,48 @@ class RecordedRequest:
     json: dict[str, Any]  # {} when the body was not a JSON object
     received_at: float  # time.perf_counter() on arrival, before any latency
     request_id: str = ""  # the x-request-id the fake answered with
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """One file part of a multipart request."""
+
+    field: str  # the form field: "image[]", "image" or "mask"
+    filename: str | None
+    content_type: str | None
+    data: bytes
+
+
+@dataclass(frozen=True)
+class RecordedEdit:
+    """One ``POST /v1/images/edits`` as the fake received it (a multipart form)."""
+
+    path: str
+    headers: dict[str, str]  # lower-cased names
+    fields: dict[str, str]  # the text parts as sent: numbers and booleans are strings too
+    images: list[UploadedFile]  # the ``image[]`` (or ``image``) parts, in order
+    mask: UploadedFile | None
+    received_at: float  # time.perf_counter() on arrival, before any latency
+    request_id: str = ""  # the x-request-id the fake answered with
+
+
+def _form_body(fields: dict[str, str], images: list[UploadedFile], mask: UploadedFile | None) -> dict[str, Any]:
+    """An edit form as ``CreateImageEditRequest`` types it: integers and booleans parsed (a value that does not parse
+    stays a string for the schema to refuse), each file a placeholder string, ``image`` a list unless a lone ``image``
+    part (not ``image[]``) was sent."""
+    body: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name in _FORM_INTEGERS and _INTEGER.fullmatch(value):
+            body[name] = int(value)
+        elif name in _FORM_BOOLEANS and value.lower() in {"true", "false"}:
+            body[name] = value.lower() == "true"
+        else:
+            body[name] = value
+    if images:
+        body["image"] = "<file>" if [image.field for image in images] == ["image"] else ["<file>"] * len(images)
+    if mask is not None:
+        body["mask"] = "<file>"
+    return body
 
 
 @dataclass(frozen=True)
@@ -320,9 +415,44 @@ def _family_failure(model: str, family: _ImageFamily, body: dict[str, Any]) -> F
     return None
 
 
+def _input_failure(record: RecordedEdit) -> Failure | None:
+    """The 400 the API gives an edit's files: an image not sent as a file, not sent as or not decoding as a PNG, JPEG
+    or WebP, or a mask that is not a PNG of the first image's size."""
+    sizes = []
+    for number, part in enumerate(record.images, 1):
+        if part.filename is None:  # a text field, e.g. a path instead of the file
+            message = "Invalid type for 'image': expected a file, but got a string instead."
+            return Failure.bad_request("invalid_type", "image", message)
+        if part.content_type not in _INPUT_TYPES:
+            message = (
+                f"Invalid file 'image': unsupported mimetype ('{part.content_type}'). Supported file formats are "
+                "'image/jpeg', 'image/png', and 'image/webp'."
+            )
+            return Failure.bad_request("unsupported_file_mimetype", "image", message)
+        if (image := _open_image(part.data)) is None:
+            message = f"Invalid image file or mode for image {number}, please check your image file."
+            return Failure.bad_request(param="image", message=message)
+        sizes.append(image.size)
+    if record.mask is not None and sizes:  # without images the spec check refuses the form first
+        mask = _open_image(record.mask.data)
+        if mask is None or mask.format != "PNG" or mask.size != sizes[0]:
+            message = "Invalid mask: it must be a PNG of the same size as the first image."
+            return Failure.bad_request(param="mask", message=message)
+    return None
+
+
+def _headers(request: web.Request) -> dict[str, str]:
+    return {name.lower(): value for name, value in request.headers.items()}
+
+
+def _invalid_url(request: web.Request) -> Failure:
+    """What OpenAI answers a route it does not have."""
+    return Failure(404, None, "invalid_request_error", f"Invalid URL ({request.method} {request.path})", {})
+
+
 @dataclass(frozen=True)
 class _Flag:
-    term: str  # lower-cased; "" for the image flag
+    term: str  # lower-cased; "" for image flags
     category: str
     score: float
     flagged: bool = True
@@ -362,8 +492,38 @@ class _ImageJob:
         }
 
 
+@dataclass(frozen=True)
+class _ImageRoute:
+    """What differs between the image generation and edit routes."""
+
+    path: str
+    content_type: str  # of the request body
+    event_prefix: str  # of the streamed events' types
+    partial_schema: str
+    completed_schema: str
+
+    @property
+    def spec_path(self) -> str:
+        return self.path.removeprefix("/v1")
+
+
+_GENERATIONS = _ImageRoute(
+    IMAGES_PATH, "application/json", "image_generation", "ImageGenPartialImageEvent", "ImageGenCompletedEvent"
+)
+_EDITS = _ImageRoute(
+    EDITS_PATH, "multipart/form-data", "image_edit", "ImageEditPartialImageEvent", "ImageEditCompletedEvent"
+)
+
+
 class FakeOpenAI:
-    """aiohttp.web server bound to 127.0.0.1 port 0 (the real port is read back on start)."""
+    """aiohttp.web server bound to 127.0.0.1 port 0 (the real port is read back on start).
+
+    An edit answers like a generation (``image_factory`` draws the picture, at the requested size and in the requested
+    format), but paints the picture's top-left 16x16 corner in the colour of its first input image's top-left pixel,
+    so a test can tell the inputs were used (exactly in png output, within a few levels per channel in the lossy webp
+    and jpeg; with a transparent background the corner lies in the transparent border). ``image_factory`` must
+    return a real PNG for edits.
+    """
 
     def __init__(self, *, check_contracts: bool = True) -> None:
         # Model id -> shutdown date ("YYYY-MM-DD", UTC) or None: what ``GET /v1/models`` lists, and the image models
@@ -378,10 +538,12 @@ class FakeOpenAI:
         self.streams_linger = False  # keep a stream open after its last event, until ``release_hung()``
         self.hold_moderation = False  # moderation requests wait for ``release_hung()``, then answer as usual
         self.image_factory: Callable[[str], bytes] = gradient_png
-        self.image_requests: list[RecordedRequest] = []
-        # By request id: how long each image request took from its arrival to its answer (a stream's last image):
-        # the upstream's latency as served, the fake's own handling and its timer's lateness (up to about a
-        # millisecond per wait) included.
+        self.serves_edits = True  # False: like a proxy without ``POST /v1/images/edits`` (an OpenAI-style 404)
+        self.image_requests: list[RecordedRequest] = []  # image generations only
+        self.edit_requests: list[RecordedEdit] = []
+        # By request id: how long each image request (generation or edit) took from its arrival to its answer (a
+        # stream's last image): the upstream's latency as served, the fake's own handling and its timer's lateness (up
+        # to about a millisecond per wait) included.
         self.upstream_holds: dict[str, float] = {}
         self.moderation_requests: list[RecordedRequest] = []
         self.model_requests: list[RecordedRequest] = []
@@ -390,6 +552,7 @@ class FakeOpenAI:
         self._moderation_failures: deque[Failure] = deque()
         self._flags: list[_Flag] = []
         self._image_flag: _Flag | None = None
+        self._colour_flags: list[tuple[tuple[int, ...], _Flag]] = []  # (top-left colour, flag)
         self._files: dict[str, tuple[bytes, str]] = {}  # name -> (image, content type)
         self._request_ids = itertools.count(1)
         self._arrivals = asyncio.Condition()
@@ -402,6 +565,7 @@ class FakeOpenAI:
         self._app = web.Application(middlewares=[self._assign_request_id], client_max_size=MAX_REQUEST_BYTES)
         self._app.on_response_prepare.append(self._stamp_request_id)
         self._app.router.add_post(IMAGES_PATH, self._images)
+        self._app.router.add_post(EDITS_PATH, self._edits)
         self._app.router.add_post(MODERATIONS_PATH, self._moderations)
         self._app.router.add_get(MODELS_PATH, self._models)
         self._app.router.add_get("/files/{name}", self._file)
@@ -434,7 +598,8 @@ class FakeOpenAI:
         return f"{self.origin}/v1"
 
     def fail_next(self, failure: Failure, times: int = 1) -> None:
-        """Answer the next ``times`` image generation requests with ``failure`` (queued FIFO after earlier ones)."""
+        """Answer the next ``times`` image requests, generations and edits alike, with ``failure`` (queued FIFO after
+        earlier ones)."""
         self._image_failures.extend([failure] * times)
 
     def fail_next_moderation(self, failure: Failure, times: int = 1) -> None:
@@ -453,6 +618,13 @@ class FakeOpenAI:
         if category not in IMAGE_CATEGORIES:
             raise ValueError(f"{category!r} is not scored for images")
         self._image_flag = _Flag("", category, score)
+
+    def flag_image_colour(self, rgb: tuple[int, int, int], category: str = "sexual", score: float = 0.95) -> None:
+        """Moderation flags, in ``category``, the image inputs whose top-left pixel has the colour ``rgb`` (each
+        channel within 8 of it, so a JPEG copy of the picture matches too); other images stay clean."""
+        if category not in IMAGE_CATEGORIES:
+            raise ValueError(f"{category!r} is not scored for images")
+        self._colour_flags.append((rgb, _Flag("", category, score)))
 
     def release_hung(self) -> None:
         """Let every request stuck in a ``Failure.hang()`` end with its 500 (and lingering streams end); later hangs
@@ -486,6 +658,11 @@ class FakeOpenAI:
         async with self._arrivals:
             await self._arrivals.wait_for(lambda: len(self.image_requests) >= count)
 
+    async def wait_for_edit_requests(self, count: int) -> None:
+        """Return once at least ``count`` image edit requests have arrived."""
+        async with self._arrivals:
+            await self._arrivals.wait_for(lambda: len(self.edit_requests) >= count)
+
     async def wait_for_moderation_requests(self, count: int) -> None:
         """Return once at least ``count`` moderation requests have arrived."""
         async with self._arrivals:
@@ -516,17 +693,54 @@ class FakeOpenAI:
             body = None
         record = RecordedRequest(
             path=request.path,
-            headers={name.lower(): value for name, value in request.headers.items()},
+            headers=_headers(request),
             json=body if isinstance(body, dict) else {},
             received_at=received_at,
             request_id=request[_REQUEST_ID],
         )
+        await self._arrived(into, record)
+        return record, body
+
+    async def _receive_edit(self, request: web.Request) -> tuple[RecordedEdit, dict[str, Any] | None]:
+        """The edit as recorded (appended to ``edit_requests``), and its form as the spec types it (``None`` when the
+        body is not multipart)."""
+        received_at = time.perf_counter()
+        fields: dict[str, str] = {}
+        images: list[UploadedFile] = []
+        mask: UploadedFile | None = None
+        multipart = request.content_type == "multipart/form-data"
+        if multipart:
+            async for part in await request.multipart():
+                if not isinstance(part, BodyPartReader):  # a nested multipart, which a form does not have
+                    continue
+                name = part.name or ""
+                data = bytes(await part.read())
+                if name in _IMAGE_PARTS or name == "mask":
+                    file = UploadedFile(name, part.filename, part.headers.get("Content-Type"), data)
+                    if name == "mask":
+                        mask = file
+                    else:
+                        images.append(file)
+                else:
+                    fields[name] = data.decode(errors="replace")
+        record = RecordedEdit(
+            path=request.path,
+            headers=_headers(request),
+            fields=fields,
+            images=images,
+            mask=mask,
+            received_at=received_at,
+            request_id=request[_REQUEST_ID],
+        )
+        await self._arrived(self.edit_requests, record)
+        return record, _form_body(fields, images, mask) if multipart else None
+
+    async def _arrived(self, into: list[Any], record: RecordedRequest | RecordedEdit) -> None:
         async with self._arrivals:
             into.append(record)
             self._arrivals.notify_all()
-        return record, body
 
-    def _unauthorized(self, record: RecordedRequest) -> web.Response | None:
+    def _unauthorized(self, record: RecordedRequest | RecordedEdit) -> web.Response | None:
         """The 401 when ``accepted_key`` is set and the request does not carry it."""
         if self.accepted_key is None or record.headers.get("authorization") == f"Bearer {self.accepted_key}":
             return None
@@ -552,9 +766,11 @@ class FakeOpenAI:
             await self._release.wait()
         return self._error(failure)
 
-    def _invalid_request(self, route: str, body: Any) -> web.Response | None:
+    def _invalid_request(self, route: str, body: Any, content_type: str = "application/json") -> web.Response | None:
         """A 400 like the real API's when the body breaks the spec (the problem is also a contract violation)."""
-        errors = self._violations(f"POST /v1{route} request", self._contract.request_errors("POST", route, body))
+        errors = self._violations(
+            f"POST /v1{route} request", self._contract.request_errors("POST", route, body, content_type)
+        )
         if not errors:
             return None
         return self._error(Failure(400, None, "invalid_request_error", errors[0], {}))
@@ -566,21 +782,52 @@ class FakeOpenAI:
         record, raw = await self._receive(request, self.image_requests)
         if (unauthorized := self._unauthorized(record)) is not None:
             return unauthorized
+        return await self._serve_images(request, _GENERATIONS, raw, arrived, self.image_factory)
+
+    async def _edits(self, request: web.Request) -> web.StreamResponse:
+        arrived = asyncio.get_running_loop().time()
+        record, form = await self._receive_edit(request)
+        if (unauthorized := self._unauthorized(record)) is not None:
+            return unauthorized
+        if not self.serves_edits:  # a deliberate stand-in for a proxy, so no contract violation
+            return self._error(_invalid_url(request))
+        if form is None:  # the spec's JSON form (images by URL or file id), which the bot does not use
+            self.contract_violations.append(f"POST {EDITS_PATH}: the fake only reads multipart/form-data edits")
+            return self._error(Failure.bad_request(message="The fake only reads multipart/form-data edits."))
+
+        def picture(size: str) -> bytes:  # only asked for once the inputs passed ``_input_failure``
+            with Image.open(io.BytesIO(record.images[0].data)) as first:
+                return _with_corner(self.image_factory(size), _top_left(first))
+
+        return await self._serve_images(request, _EDITS, form, arrived, picture, _input_failure(record))
+
+    async def _serve_images(
+        self,
+        request: web.Request,
+        route: _ImageRoute,
+        raw: Any,
+        arrived: float,
+        picture: Callable[[str], bytes],
+        refusal: Failure | None = None,
+    ) -> web.StreamResponse:
+        """Answer an authorised image request whose body, as the spec types it, is ``raw``, and which ``arrived`` at
+        this event loop time: the spec's refusal, then ``refusal`` (the route's own), the options' or the model's,
+        else a scripted failure, else the images ``picture(size)`` draws."""
+        body = raw if isinstance(raw, dict) else {}
         failure = self._image_failures.popleft() if self._image_failures else None
-        invalid = self._invalid_request("/images/generations", _as_spec_knows(raw))
-        if invalid is None:
-            invalid = self._refusal(record.json)
-        streams = invalid is None and failure is None and bool(record.json.get("stream"))
+        invalid = self._invalid_request(route.spec_path, _as_spec_knows(raw), route.content_type)
+        if invalid is None and (refused := refusal or self._refusal(body, edit=route is _EDITS)) is not None:
+            invalid = self._error(refused)
+        streams = invalid is None and failure is None and bool(body.get("stream"))
         if self.latency and not streams:  # a stream spreads its events over the latency instead
             # The upstream's generation time, not synchronisation.
             await asyncio.sleep(max(0.0, arrived + self.latency - asyncio.get_running_loop().time()))
-            self.upstream_holds[record.request_id] = asyncio.get_running_loop().time() - arrived
+            self.upstream_holds[request[_REQUEST_ID]] = asyncio.get_running_loop().time() - arrived
         if invalid is not None:
             return invalid
         if failure is not None:
             return await self._answer_failure(failure)
 
-        body = record.json
         size = body.get("size") or "auto"
         size = "1024x1024" if size == "auto" else size
         try:
@@ -597,16 +844,16 @@ class FakeOpenAI:
             compression=100 if body.get("output_compression") is None else body["output_compression"],
             transparent=body.get("background") == "transparent",
         )
+        png = picture(size)
         if body.get("stream"):
-            return await self._stream_images(request, job, body.get("partial_images") or 0, arrived)
-        return self._json(self._images_response(request[_REQUEST_ID], job))
+            return await self._stream_images(request, route, job, png, body.get("partial_images") or 0, arrived)
+        return self._json(self._images_response(request[_REQUEST_ID], route, job, png))
 
-    def _refusal(self, body: dict[str, Any]) -> web.Response | None:
-        """The 4xx the API gives a spec-valid request it still refuses, or None."""
-        failure = _option_failure(body) or self._model_failure(body)
-        return None if failure is None else self._error(failure)
+    def _refusal(self, body: dict[str, Any], *, edit: bool) -> Failure | None:
+        """The 4xx the API gives a spec-valid image request (an edit if ``edit``) it still refuses, or None."""
+        return _option_failure(body) or self._model_failure(body, edit=edit)
 
-    def _model_failure(self, body: dict[str, Any]) -> Failure | None:
+    def _model_failure(self, body: dict[str, Any], *, edit: bool) -> Failure | None:
         model = body.get("model")
         if not self.serves_models or not isinstance(model, str):  # a proxy's own names, or the fake's old default
             return None
@@ -616,10 +863,12 @@ class FakeOpenAI:
         family = next((family for family in _IMAGE_FAMILIES if model.startswith(family.prefix)), None)
         if family is None:
             return Failure.bad_request(param="model", message=f"Invalid value: {model!r}. It does not make images.")
+        if edit and not family.edits:
+            return Failure.bad_request(param="model", message=f"The model `{model}` does not support image edits.")
         return _family_failure(model, family, body)
 
-    def _images_response(self, request_id: str, job: _ImageJob) -> dict[str, Any]:
-        image = job.encode(self.image_factory(job.size))
+    def _images_response(self, request_id: str, route: _ImageRoute, job: _ImageJob, png: bytes) -> dict[str, Any]:
+        image = job.encode(png)
         if self.respond_with_url:
             # Like an OpenAI-compatible proxy serving a DALL·E-style model: URLs and no GPT image metadata.
             items: list[dict[str, Any]] = []
@@ -644,16 +893,16 @@ class FakeOpenAI:
             for item in body["data"]:
                 item["revised_prompt"] = self.revised_prompt
         self._violations(
-            f"POST {IMAGES_PATH} response",
-            self._contract.response_errors("POST", "/images/generations", 200, _as_spec_knows(body)),
+            f"POST {route.path} response",
+            self._contract.response_errors("POST", route.spec_path, 200, _as_spec_knows(body)),
         )
         return body
 
     async def _stream_images(
-        self, request: web.Request, job: _ImageJob, partial_images: int, arrived: float
+        self, request: web.Request, route: _ImageRoute, job: _ImageJob, png: bytes, partial_images: int, arrived: float
     ) -> web.StreamResponse:
         """Server-sent events as the real API sends them: ``event: <type>`` + ``data: <json>``, no ``[DONE]``; the
-        request ``arrived`` at this event loop time."""
+        request ``arrived`` at this event loop time, and ``png`` is the final image."""
         common = {
             "created_at": int(time.time()),
             "size": job.size if job.size in _SPEC_SIZES else "auto",
@@ -664,12 +913,12 @@ class FakeOpenAI:
         events: list[tuple[str, dict[str, Any]]] = []
         for index in range(partial_images):
             b64 = base64.b64encode(job.encode(partial_png(job.size, index))).decode()
-            event = {"type": "image_generation.partial_image", "b64_json": b64, **common, "partial_image_index": index}
-            events.append(("ImageGenPartialImageEvent", event))
-        final = base64.b64encode(job.encode(self.image_factory(job.size))).decode()
+            event = {"type": f"{route.event_prefix}.partial_image", "b64_json": b64, **common}
+            events.append((route.partial_schema, {**event, "partial_image_index": index}))
+        final = base64.b64encode(job.encode(png)).decode()
         for _ in range(job.n):
-            event = {"type": "image_generation.completed", "b64_json": final, **common, "usage": job.usage}
-            events.append(("ImageGenCompletedEvent", event))
+            event = {"type": f"{route.event_prefix}.completed", "b64_json": final, **common, "usage": job.usage}
+            events.append((route.completed_schema, event))
 
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
@@ -679,7 +928,7 @@ class FakeOpenAI:
             await asyncio.sleep(max(0.0, due - asyncio.get_running_loop().time()))
             self.upstream_holds[request[_REQUEST_ID]] = asyncio.get_running_loop().time() - arrived
             self._violations(
-                f"POST {IMAGES_PATH} stream event", self._contract.schema_errors(schema, _as_spec_knows(event))
+                f"POST {route.path} stream event", self._contract.schema_errors(schema, _as_spec_knows(event))
             )
             await response.write(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())
         if self.streams_linger:  # a proxy that holds the stream open after the final image
@@ -701,8 +950,7 @@ class FakeOpenAI:
         if (unauthorized := self._unauthorized(record)) is not None:
             return unauthorized
         if not self.serves_models:  # a deliberate stand-in for a proxy, so no contract violation
-            message = f"Invalid URL ({request.method} {request.path})"
-            return self._error(Failure(404, None, "invalid_request_error", message, {}))
+            return self._error(_invalid_url(request))
         data = [
             {"id": model, "object": "model", "created": _MODEL_CREATED, "owned_by": "system", "shutdown_date": shutdown}
             for model, shutdown in self.models.items()
@@ -727,13 +975,13 @@ class FakeOpenAI:
 
         inputs = record.json["input"]
         if isinstance(inputs, str):
-            results = [self._moderation_result([inputs], has_image=False)]
+            results = [self._moderation_result([inputs], [])]
         elif all(isinstance(item, str) for item in inputs):
-            results = [self._moderation_result([item], has_image=False) for item in inputs]
+            results = [self._moderation_result([item], []) for item in inputs]
         else:  # multimodal parts are classified together into one result
             texts = [part["text"] for part in inputs if part["type"] == "text"]
-            has_image = any(part["type"] == "image_url" for part in inputs)
-            results = [self._moderation_result(texts, has_image=has_image)]
+            images = [part["image_url"]["url"] for part in inputs if part["type"] == "image_url"]
+            results = [self._moderation_result(texts, images)]
         body = {
             "id": f"modr-{request[_REQUEST_ID]}",
             "model": record.json.get("model", "omni-moderation-latest"),
@@ -744,12 +992,16 @@ class FakeOpenAI:
         )
         return self._json(body)
 
-    def _moderation_result(self, texts: list[str], *, has_image: bool) -> dict[str, Any]:
+    def _moderation_result(self, texts: list[str], image_urls: list[str]) -> dict[str, Any]:
         scores = dict.fromkeys(MODERATION_CATEGORIES, DEFAULT_MODERATION_SCORE)
         flagged: set[str] = set()
         matching = [flag for flag in self._flags if any(flag.term in text.lower() for text in texts)]
+        has_image = bool(image_urls)
         if has_image and self._image_flag is not None:
             matching.append(self._image_flag)
+        if has_image and self._colour_flags:  # decode the images only when a colour is flagged
+            colours = [colour for colour in map(_data_url_colour, image_urls) if colour is not None]
+            matching.extend(flag for rgb, flag in self._colour_flags if any(_near(rgb, colour) for colour in colours))
         for flag in matching:
             scores[flag.category] = max(scores[flag.category], flag.score)
             if flag.flagged:
@@ -769,5 +1021,4 @@ class FakeOpenAI:
 
     async def _unknown(self, request: web.Request) -> web.Response:
         self.contract_violations.append(f"unknown route: {request.method} {request.path}")
-        message = f"Invalid URL ({request.method} {request.path})"
-        return self._error(Failure(404, None, "invalid_request_error", message, {}))
+        return self._error(_invalid_url(request))

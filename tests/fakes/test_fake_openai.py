@@ -7,16 +7,24 @@ import json
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx2
 import openai
 import pytest
-from openai.types import ImageGenCompletedEvent, ImageGenPartialImageEvent
+from openai.types import (
+    ImageEditCompletedEvent,
+    ImageEditPartialImageEvent,
+    ImageGenCompletedEvent,
+    ImageGenPartialImageEvent,
+    Moderation,
+)
 from PIL import Image
 
 from tests.fakes.openai_server import ACTIVE_IMAGE_MODELS, Failure, FakeOpenAI
 
 PROMPT = "a lighthouse at dusk"
+RED, BLUE = (255, 0, 0), (0, 0, 255)
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -33,6 +41,13 @@ def decoded(b64: str | None) -> Image.Image:
     image = Image.open(io.BytesIO(base64.b64decode(b64)))
     image.load()
     return image
+
+
+def solid(colour: tuple[int, int, int], image_format: str = "png", size: tuple[int, int] = (48, 32)) -> bytes:
+    """A picture of one colour, encoded as ``image_format``."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, format=image_format)
+    return buffer.getvalue()
 
 
 def iso_day(days_from_today: int) -> str:
@@ -394,6 +409,32 @@ async def test_multimodal_moderation_gives_one_result(fake: FakeOpenAI, client: 
     assert result.category_applied_input_types.hate == ["text"]
 
 
+async def test_flag_image_colour_flags_only_pictures_of_that_colour(
+    fake: FakeOpenAI, client: openai.AsyncOpenAI
+) -> None:
+    fake.flag_image_colour(RED, "violence", score=0.9)
+
+    async def check(url: str) -> Moderation:
+        response = await client.moderations.create(
+            model="omni-moderation-latest", input=[{"type": "image_url", "image_url": {"url": url}}]
+        )
+        [result] = response.results
+        return result
+
+    red = await check(f"data:image/png;base64,{base64.b64encode(solid(RED)).decode()}")
+    red_jpeg = await check(f"data:image/jpeg;base64,{base64.b64encode(solid(RED, 'jpeg')).decode()}")
+    blue = await check(f"data:image/png;base64,{base64.b64encode(solid(BLUE)).decode()}")
+    linked = await check("https://example.com/red.png")  # the fake cannot see a linked picture's colour
+
+    assert [result.flagged for result in (red, red_jpeg, blue, linked)] == [True, True, False, False]
+    assert (red.categories.violence, red.categories.sexual) == (True, False)
+    assert red.category_scores.violence == 0.9
+    assert blue.category_scores.violence < 0.01
+    assert len(fake.image_checks) == 4
+    with pytest.raises(ValueError, match="not scored for images"):
+        fake.flag_image_colour(RED, "hate")
+
+
 async def test_moderation_outage(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
     fake.fail_next_moderation(Failure.server_error(502))
 
@@ -457,6 +498,8 @@ async def test_accepted_key_refuses_any_other_key_on_every_route(fake: FakeOpenA
     with pytest.raises(openai.AuthenticationError):
         await client.images.generate(model="gpt-image-2.5-flare", prompt=PROMPT)
     with pytest.raises(openai.AuthenticationError):
+        await client.images.edit(model="gpt-image-2", prompt=PROMPT, image=("red.png", solid(RED), "image/png"))
+    with pytest.raises(openai.AuthenticationError):
         await client.moderations.create(model="omni-moderation-latest", input=PROMPT)
     right = client.with_options(api_key="sk-right")
     listed = [model.id async for model in right.models.list()]
@@ -466,7 +509,7 @@ async def test_accepted_key_refuses_any_other_key_on_every_route(fake: FakeOpenA
     assert "gpt-image-2.5-flare" in listed
     assert generated.data is not None
     assert len(fake.model_requests) == len(fake.image_requests) == 2
-    assert len(fake.moderation_requests) == 1
+    assert len(fake.moderation_requests) == len(fake.edit_requests) == 1
 
 
 # --- per-model rules ------------------------------------------------------------------------------------------------
@@ -668,3 +711,367 @@ async def test_respond_with_url_serves_the_requested_format(fake: FakeOpenAI, cl
         response = await http.get(result.data[0].url)
     assert response.headers["content-type"] == "image/webp"
     assert Image.open(io.BytesIO(response.content)).format == "WEBP"
+
+
+# --- POST /v1/images/edits ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("first", "second"), [(RED, BLUE), (BLUE, RED)], ids=["red-first", "blue-first"])
+async def test_edit_records_every_part_and_paints_the_first_inputs_colour(
+    fake: FakeOpenAI, client: openai.AsyncOpenAI, first: tuple[int, int, int], second: tuple[int, int, int]
+) -> None:
+    first_png, second_jpeg = solid(first), solid(second, "jpeg")
+
+    result = await client.images.edit(
+        image=[("first.png", first_png, "image/png"), ("second.jpg", second_jpeg, "image/jpeg")],
+        prompt=PROMPT,
+        model="gpt-image-2",
+        n=2,
+        size="1536x1024",
+        quality="medium",
+        background="opaque",
+        output_format="png",
+        output_compression=100,
+        safety_identifier="user-hash-1",
+        input_fidelity="high",
+    )
+
+    assert result.data is not None
+    assert len(result.data) == 2
+    for item in result.data:
+        image = decoded(item.b64_json)
+        assert (image.format, image.size) == ("PNG", (1536, 1024))
+        assert {image.getpixel((x, y)) for x in range(8) for y in range(8)} == {first}
+        assert image.getpixel((100, 100)) not in {RED, BLUE}, "only the corner takes the input's colour"
+    assert (result.size, result.quality, result.output_format, result.background) == (
+        "1536x1024",
+        "medium",
+        "png",
+        "opaque",
+    )
+    assert result.usage is not None
+    assert result.usage.total_tokens > 0
+    [recorded] = fake.edit_requests
+    assert recorded.path == "/v1/images/edits"
+    assert [(part.field, part.filename, part.content_type) for part in recorded.images] == [
+        ("image[]", "first.png", "image/png"),
+        ("image[]", "second.jpg", "image/jpeg"),
+    ]
+    assert [part.data for part in recorded.images] == [first_png, second_jpeg]
+    assert recorded.mask is None
+    assert recorded.fields == {
+        "prompt": PROMPT,
+        "model": "gpt-image-2",
+        "n": "2",
+        "size": "1536x1024",
+        "quality": "medium",
+        "background": "opaque",
+        "output_format": "png",
+        "output_compression": "100",
+        "safety_identifier": "user-hash-1",
+        "input_fidelity": "high",
+    }
+    assert recorded.headers["authorization"] == "Bearer sk-test"
+    assert fake.image_requests == [], "edits are not counted as generations"
+
+
+@pytest.mark.parametrize(("output_format", "tolerance"), [("png", 0), ("webp", 8), ("jpeg", 8)])
+async def test_edit_answers_in_the_requested_format_keeping_the_corner_colour(
+    fake: FakeOpenAI, client: openai.AsyncOpenAI, output_format: str, tolerance: int
+) -> None:
+    result = await client.images.edit(
+        image=("red.png", solid(RED), "image/png"),
+        prompt=PROMPT,
+        model="gpt-image-2.5-sunburst",
+        output_format=output_format,
+        output_compression=90,
+    )
+
+    assert result.data is not None
+    image = decoded(result.data[0].b64_json)
+    assert (image.format, image.size) == (output_format.upper(), (1024, 1024))
+    assert all(abs(got - want) <= tolerance for got, want in zip(image.getpixel((4, 4)), RED, strict=True))
+    assert fake.edit_requests[0].images[0].field == "image", "a lone file is sent as `image`, not `image[]`"
+
+
+async def test_edit_stream_sends_partial_images_then_the_edited_image(
+    fake: FakeOpenAI, client: openai.AsyncOpenAI
+) -> None:
+    stream = await client.images.edit(
+        image=[("blue.png", solid(BLUE), "image/png")],
+        prompt=PROMPT,
+        model="gpt-image-2.5-flare-2026-09-08",
+        size="1024x1536",
+        quality="xhigh",
+        stream=True,
+        partial_images=2,
+    )
+    events = [event async for event in stream]
+
+    assert [type(event) for event in events] == [
+        ImageEditPartialImageEvent,
+        ImageEditPartialImageEvent,
+        ImageEditCompletedEvent,
+    ]
+    partials = [event for event in events if isinstance(event, ImageEditPartialImageEvent)]
+    assert [event.partial_image_index for event in partials] == [0, 1]
+    for event in events:
+        assert decoded(event.b64_json).size == (1024, 1536)
+        assert event.size == "1024x1536"
+    [completed] = [event for event in events if isinstance(event, ImageEditCompletedEvent)]
+    assert decoded(completed.b64_json).getpixel((0, 0)) == BLUE
+    assert completed.quality == "xhigh"
+    assert completed.usage.output_tokens == 7000
+    [recorded] = fake.edit_requests
+    assert (recorded.fields["stream"], recorded.fields["partial_images"]) == ("true", "2")
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "gpt-image-2",
+        "gpt-image-2-2026-04-21",
+        "gpt-image-2.5-flare",
+        "gpt-image-2.5-flare-2026-09-08",
+        "gpt-image-2.5-sunburst",
+        "gpt-image-2.5-sunburst-2026-09-08",
+    ],
+)
+async def test_these_models_edit(client: openai.AsyncOpenAI, model: str) -> None:
+    result = await client.images.edit(image=("red.png", solid(RED), "image/png"), prompt=PROMPT, model=model)
+
+    assert result.data is not None
+    assert decoded(result.data[0].b64_json).getpixel((0, 0)) == RED
+
+
+@pytest.mark.parametrize("model", ["gpt-image-2.6-flare", "gpt-image-2.6-sunburst"])
+async def test_a_model_that_cannot_edit_is_refused(fake: FakeOpenAI, client: openai.AsyncOpenAI, model: str) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.images.edit(image=("red.png", solid(RED), "image/png"), prompt=PROMPT, model=model)
+    generated = await client.images.generate(model=model, prompt=PROMPT)
+
+    assert (caught.value.type, caught.value.param) == ("invalid_request_error", "model")
+    assert caught.value.message.endswith(f"The model `{model}` does not support image edits.")
+    assert generated.data is not None, "it still generates"
+
+
+@pytest.mark.parametrize(
+    ("model", "options", "param"),
+    [
+        pytest.param("gpt-image-2", {"size": "1000x1000"}, "size", id="size"),
+        pytest.param("gpt-image-2", {"background": "transparent"}, "background", id="background"),
+        pytest.param("gpt-image-2", {"quality": "xhigh"}, "quality", id="quality"),
+        pytest.param(
+            "gpt-image-2.5-flare",
+            {"output_format": "jpeg", "background": "transparent"},
+            "background",
+            id="jpeg-transparent",
+        ),
+    ],
+)
+async def test_edits_follow_the_per_model_rules(
+    client: openai.AsyncOpenAI, model: str, options: dict[str, str], param: str
+) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.images.edit(image=("red.png", solid(RED), "image/png"), prompt=PROMPT, model=model, **options)
+
+    assert (caught.value.code, caught.value.param) == ("invalid_value", param)
+
+
+async def test_an_edit_with_a_shut_down_model_is_not_found(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
+    fake.models["gpt-image-2.5-flare"] = iso_day(0)
+
+    with pytest.raises(openai.NotFoundError) as caught:
+        await client.images.edit(image=("red.png", solid(RED), "image/png"), prompt=PROMPT, model="gpt-image-2.5-flare")
+
+    assert caught.value.code == "model_not_found"
+
+
+async def test_without_serves_edits_the_route_is_a_proxys_404(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
+    fake.serves_edits = False
+
+    with pytest.raises(openai.NotFoundError) as caught:
+        await client.images.edit(image=("red.png", solid(RED), "image/png"), prompt=PROMPT, model="gpt-image-2")
+    generated = await client.images.generate(model="gpt-image-2", prompt=PROMPT)
+
+    assert caught.value.body == {
+        "message": "Invalid URL (POST /v1/images/edits)",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": None,
+    }
+    assert len(fake.edit_requests) == 1
+    assert generated.data is not None
+
+
+@pytest.mark.parametrize(
+    ("upload", "code", "message"),
+    [
+        pytest.param(
+            ("notes.txt", b"just words", "text/plain"),
+            "unsupported_file_mimetype",
+            "Invalid file 'image': unsupported mimetype ('text/plain').",
+            id="text-file",
+        ),
+        pytest.param(
+            solid(RED),
+            "unsupported_file_mimetype",
+            "Invalid file 'image': unsupported mimetype ('application/octet-stream').",
+            id="bare-bytes-without-a-content-type",
+        ),
+        pytest.param(
+            ("fake.png", b"just words", "image/png"),
+            "invalid_value",
+            "Invalid image file or mode for image 2",
+            id="not-an-image",
+        ),
+        pytest.param(
+            ("anim.png", solid(RED, "gif"), "image/png"),
+            "invalid_value",
+            "Invalid image file or mode for image 2",
+            id="gif",
+        ),
+        pytest.param(
+            ("cut.png", solid(RED)[:60], "image/png"),
+            "invalid_value",
+            "Invalid image file or mode for image 2",
+            id="truncated",
+        ),
+    ],
+)
+async def test_an_image_part_that_is_not_a_png_jpeg_or_webp_is_refused(
+    fake: FakeOpenAI, client: openai.AsyncOpenAI, upload: Any, code: str, message: str
+) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.images.edit(
+            image=[("red.png", solid(RED), "image/png"), upload], prompt=PROMPT, model="gpt-image-2"
+        )
+
+    error = caught.value
+    assert (error.status_code, error.type, error.param, error.code) == (400, "invalid_request_error", "image", code)
+    assert message in error.message
+    assert len(fake.edit_requests[0].images) == 2
+
+
+async def test_an_image_sent_as_text_is_refused(fake: FakeOpenAI) -> None:
+    form = {"prompt": (None, PROMPT), "model": (None, "gpt-image-2"), "image": (None, "red.png")}
+    async with httpx2.AsyncClient() as http:
+        response = await http.post(f"{fake.base_url}/images/edits", files=form)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "image"
+    assert response.json()["error"]["code"] == "invalid_type"
+    [recorded] = fake.edit_requests
+    assert (recorded.images[0].filename, recorded.images[0].data) == (None, b"red.png")
+
+
+@pytest.mark.parametrize(
+    "mask",
+    [
+        pytest.param(("mask.png", solid(RED, size=(32, 32)), "image/png"), id="other-size"),
+        pytest.param(("mask.jpg", solid(RED, "jpeg"), "image/jpeg"), id="jpeg"),
+    ],
+)
+async def test_a_mask_must_be_a_png_of_the_first_images_size(
+    fake: FakeOpenAI, client: openai.AsyncOpenAI, mask: tuple[str, bytes, str]
+) -> None:
+    image = ("red.png", solid(RED), "image/png")
+    fitting = solid(BLUE)
+
+    result = await client.images.edit(
+        image=image, mask=("mask.png", fitting, "image/png"), prompt=PROMPT, model="gpt-image-2"
+    )
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.images.edit(image=image, mask=mask, prompt=PROMPT, model="gpt-image-2")
+
+    assert result.data is not None
+    first, _ = fake.edit_requests
+    assert first.mask is not None
+    assert (first.mask.field, first.mask.data) == ("mask", fitting)
+    assert caught.value.param == "mask"
+
+
+async def test_at_most_16_images(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
+    red = ("red.png", solid(RED), "image/png")
+
+    result = await client.images.edit(image=[red] * 16, prompt=PROMPT, model="gpt-image-2")
+    with pytest.raises(openai.BadRequestError):
+        await client.images.edit(image=[red] * 17, prompt=PROMPT, model="gpt-image-2")
+
+    assert result.data is not None
+    assert [len(recorded.images) for recorded in fake.edit_requests] == [16, 17]
+    [violation] = fake.contract_violations
+    assert "at image:" in violation
+    assert "is too long" in violation
+    fake.contract_violations.clear()
+
+
+@pytest.mark.parametrize(
+    ("n", "problem"),
+    [
+        pytest.param(11, "at n: 11 is greater than the maximum of 10", id="parsed-then-checked"),
+        pytest.param("many", "at n: 'many' is not of type 'integer'", id="not-a-number"),
+    ],
+)
+async def test_form_numbers_are_checked_as_numbers(
+    fake: FakeOpenAI, client: openai.AsyncOpenAI, n: Any, problem: str
+) -> None:
+    with pytest.raises(openai.BadRequestError):
+        await client.images.edit(image=("red.png", solid(RED), "image/png"), prompt=PROMPT, model="gpt-image-2", n=n)
+
+    [violation] = fake.contract_violations
+    assert problem in violation
+    fake.contract_violations.clear()
+
+
+async def test_a_json_edit_is_refused_and_noted(fake: FakeOpenAI) -> None:
+    body = {"prompt": PROMPT, "images": [{"image_url": "https://example.com/red.png"}]}
+    async with httpx2.AsyncClient() as http:
+        response = await http.post(f"{fake.base_url}/images/edits", json=body)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "invalid_request_error"
+    assert fake.contract_violations == ["POST /v1/images/edits: the fake only reads multipart/form-data edits"]
+    fake.contract_violations.clear()
+
+
+async def test_scripted_failures_hit_the_next_image_request_generation_or_edit(
+    fake: FakeOpenAI, client: openai.AsyncOpenAI
+) -> None:
+    fake.fail_next(Failure.rate_limited())
+    fake.fail_next(Failure.moderation_blocked())
+    image = ("red.png", solid(RED), "image/png")
+
+    with pytest.raises(openai.RateLimitError):
+        await client.images.edit(image=image, prompt=PROMPT, model="gpt-image-2")
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.images.generate(model="gpt-image-2", prompt=PROMPT)
+    edited = await client.images.edit(image=image, prompt=PROMPT, model="gpt-image-2")
+
+    assert caught.value.code == "moderation_blocked"
+    assert edited.data is not None
+    assert (len(fake.edit_requests), len(fake.image_requests)) == (2, 1)
+
+
+async def test_wait_for_edit_requests_while_an_edit_hangs(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
+    fake.fail_next(Failure.hang())
+    call = asyncio.create_task(
+        client.images.edit(image=("red.png", solid(RED), "image/png"), prompt=PROMPT, model="gpt-image-2")
+    )
+
+    await fake.wait_for_edit_requests(1)
+
+    assert not call.done()
+    fake.release_hung()
+    with pytest.raises(openai.InternalServerError):
+        await call
+
+
+async def test_latency_delays_an_edit(fake: FakeOpenAI, client: openai.AsyncOpenAI) -> None:
+    fake.latency = 0.1
+
+    await client.images.edit(image=("red.png", solid(RED), "image/png"), prompt=PROMPT, model="gpt-image-2")
+
+    answered = time.perf_counter()
+    [recorded] = fake.edit_requests
+    assert answered - recorded.received_at >= fake.upstream_holds[recorded.request_id] >= 0.1
