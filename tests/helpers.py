@@ -120,6 +120,11 @@ def modlog_posts(fake: FakeDiscord) -> list[FakeMessage]:
     ]
 
 
+def buttons(message: FakeMessage) -> dict[str, str]:
+    """A message's buttons: label to custom id."""
+    return {b["label"]: b["custom_id"] for row in message.components for b in row["components"]}
+
+
 def appeal_button(message: FakeMessage) -> str:
     (row,) = message.components
     (button,) = row["components"]

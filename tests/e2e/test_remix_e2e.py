@@ -7,12 +7,13 @@ import pytest
 from PIL import Image
 
 from tests.conftest import RunningBot, StartBot
-from tests.fakes.discord_server import CHANNEL_ID, GUILD_ID, FakeDiscord, FakeMessage, FakeUser
+from tests.fakes.discord_server import CHANNEL_ID, GUILD_ID, FakeDiscord, FakeMessage, FakeUser, InteractionRecord
 from tests.fakes.openai_server import FakeOpenAI
 from tests.helpers import (
     EPHEMERAL,
     MEMBER,
     appeal_button,
+    buttons,
     decoded,
     fields_of,
     imagine,
@@ -41,8 +42,15 @@ def corner(data: bytes) -> tuple[int, ...]:
     return pixel
 
 
-def buttons(message: FakeMessage) -> dict[str, str]:
-    return {b["label"]: b["custom_id"] for row in message.components for b in row["components"]}
+async def remix_command(fake_discord: FakeDiscord, source: FakeMessage, prompt: str) -> InteractionRecord:
+    """Apps → Remix on ``source``, and the modal submitted with ``prompt``; returns the submission."""
+    record = await fake_discord.invoke_message_command("Remix", source, user=MEMBER)
+    await fake_discord.wait_for(lambda: record.modal is not None)
+    assert record.modal is not None
+    (label,) = [c for c in record.modal["components"] if c["type"] == 18]
+    return await fake_discord.submit_modal(
+        record.modal["custom_id"], {label["component"]["custom_id"]: prompt}, user=MEMBER
+    )
 
 
 async def remix_with_imagine(fake_discord: FakeDiscord, prompt: str, *pictures: bytes) -> FakeMessage:
@@ -107,13 +115,7 @@ async def test_the_remix_command_takes_an_embeds_picture_through_discords_proxy(
     source = fake_discord.post_member_message(
         author=AUTHOR, embeds=[{"image": {"url": "https://example.com/sunset.png"}}]
     )
-    record = await fake_discord.invoke_message_command("Remix", source, user=MEMBER)
-    await fake_discord.wait_for(lambda: record.modal is not None)
-    assert record.modal is not None
-    (label,) = [c for c in record.modal["components"] if c["type"] == 18]
-    submitted = await fake_discord.submit_modal(
-        record.modal["custom_id"], {label["component"]["custom_id"]: "at night"}, user=MEMBER
-    )
+    submitted = await remix_command(fake_discord, source, "at night")
     await wait_for_result(fake_discord, submitted)
     assert corner(fake_openai.edit_requests[0].images[0].data) == RED
 
@@ -194,13 +196,7 @@ async def test_a_picture_discord_cannot_fetch_is_said_to_be_unreachable(
     running_bot: RunningBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
 ) -> None:
     source = fake_discord.post_member_message(author=AUTHOR, embeds=[{"image": {"url": "https://gone.example/x.png"}}])
-    record = await fake_discord.invoke_message_command("Remix", source, user=MEMBER)
-    await fake_discord.wait_for(lambda: record.modal is not None)
-    assert record.modal is not None
-    (label,) = [c for c in record.modal["components"] if c["type"] == 18]
-    submitted = await fake_discord.submit_modal(
-        record.modal["custom_id"], {label["component"]["custom_id"]: "brighter"}, user=MEMBER
-    )
+    submitted = await remix_command(fake_discord, source, "brighter")
     assert "couldn't be fetched from Discord" in await wait_for_private_answer(fake_discord, submitted)
     assert fake_openai.edit_requests == []
 

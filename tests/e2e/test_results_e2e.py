@@ -5,6 +5,7 @@ from tests.fakes.discord_server import FakeDiscord, FakeMessage, FakeUser
 from tests.fakes.openai_server import FakeOpenAI
 from tests.helpers import (
     MEMBER,
+    buttons,
     decoded,
     fields_of,
     imagine,
@@ -17,10 +18,6 @@ from tests.helpers import (
 OTHER = FakeUser(id=456789012345678901, name="other_member")
 MANAGE_MESSAGES = 1 << 13
 PLAIN = 0x400 | 0x800
-
-
-def buttons(message: FakeMessage) -> dict[str, str]:
-    return {b["label"]: b["custom_id"] for row in message.components for b in row["components"]}
 
 
 async def result_of(fake: FakeDiscord, prompt: str, **options: object) -> FakeMessage:
