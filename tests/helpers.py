@@ -42,12 +42,12 @@ async def wait_for_result(fake: FakeDiscord, record: InteractionRecord) -> None:
 
 
 def is_result(message: FakeMessage | None) -> bool:
-    """Whether ``message`` is a posted result: pictures under the "Imagined" embed."""
+    """Whether ``message`` is a posted result: pictures under the "Imagined" (or, for a remix, "Remixed") embed."""
     return (
         message is not None
         and bool(message.attachments)
         and bool(message.embeds)
-        and message.embeds[0].get("title") == "Imagined"
+        and message.embeds[0].get("title") in ("Imagined", "Remixed")
     )
 
 

@@ -54,7 +54,8 @@ def result_embeds(
     gallery of up to four pictures.
     """
     description = safe_excerpt(prompt, PROMPT_EXCERPT)
-    main = discord.Embed(title=text("result.title"), description=description, colour=RESULT_COLOUR)
+    title = text("result.title" if remix_of is None else "result.remix_title")
+    main = discord.Embed(title=title, description=description, colour=RESULT_COLOUR)
     main.add_field(name=text("result.requested_by"), value=requester)
     if remix_of is not None:
         main.add_field(name=text("result.remix_of"), value=remix_of)

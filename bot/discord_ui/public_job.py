@@ -175,7 +175,9 @@ def _remix_line(job: Job) -> str | None:
     """What a remix was made from: the message its picture came from, else how many pictures were given."""
     if not job.inputs:
         return None
-    return job.request.source_url or text("result.remix_uploads", count=len(job.inputs))
+    if job.request.source_url:
+        return job.request.source_url
+    return text("result.remix_upload") if len(job.inputs) == 1 else text("result.remix_uploads", count=len(job.inputs))
 
 
 def _remember(

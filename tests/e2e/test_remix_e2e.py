@@ -75,7 +75,10 @@ async def test_imagine_with_pictures_edits_them_and_says_it_is_a_remix(
     assert edit.fields["prompt"] == "make it a watercolour"
     assert "moderation" not in edit.fields, "edits take no provider moderation level"
     assert corner(result.attachments[0].data) == RED, "made from the first picture"
-    assert fields_of(result.embeds[0])["Remix of"] == "2 picture(s) given with the prompt"
+    assert (result.embeds[0]["title"], fields_of(result.embeds[0])["Remix of"]) == (
+        "Remixed",
+        "the 2 pictures given with the prompt",
+    )
     checked = [r for r in fake_openai.moderation_requests if r.json["input"] != "make it a watercolour"]
     assert len(checked) == 2 + 1, "both pictures checked before the edit, and the result after it"
     assert await quota_used(fake_discord) == "1 of 10 used, **9 left**", "a remix counts like any job"

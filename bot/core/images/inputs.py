@@ -103,7 +103,9 @@ def prepare_input(data: bytes) -> PreparedImage:
             if max(image.size) <= INPUT_MAX_EDGE:
                 return PreparedImage(data, extension, image.width, image.height)
             return _shrunk(image, extension)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:  # Pillow's own, far higher, limit
+        raise InputImageError("pixels") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise InputImageError("unreadable") from exc
 
 

@@ -174,6 +174,8 @@ MESSAGES: dict[str, str] = {
     "result.refine_title": "微调这张图片",
     "result.refine_label": "要改哪里？",
     "result.remix_of": "重绘自",
+    "result.remix_title": "已重绘",
+    "result.remix_upload": "随描述提供的图片",
     "result.remix_uploads": "随描述提供的 {count} 张图片",
     "remix.title": "重绘这张图片",
     "remix.using": "正在重绘 {link} 中的 **{name}**",
