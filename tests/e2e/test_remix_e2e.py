@@ -11,7 +11,10 @@ from tests.fakes.discord_server import CHANNEL_ID, GUILD_ID, FakeDiscord, FakeMe
 from tests.fakes.openai_server import FakeOpenAI
 from tests.helpers import (
     EPHEMERAL,
+    MANAGE_GUILD,
     MEMBER,
+    MODERATOR,
+    PLAIN,
     appeal_button,
     buttons,
     decoded,
@@ -159,6 +162,8 @@ async def test_reroll_of_a_remix_remixes_the_same_pictures_after_a_restart(
     first, second = fake_openai.edit_requests
     assert second.images[0].data == first.images[0].data
     assert second.fields["prompt"] == "as a mosaic"
+    press = await fake_discord.invoke_component(buttons(result)["Refine"], result, user=MEMBER)
+    await fake_discord.wait_for(lambda: press.modal is not None)  # Refine works after the restart too
 
 
 @pytest.mark.parametrize(
@@ -263,3 +268,25 @@ async def test_a_model_that_cannot_edit_offers_no_remix_and_refine_says_so(
     assert "can't edit pictures" in await wait_for_private_answer(fake_discord, refined)
     assert fake_openai.edit_requests == []
     assert await quota_used(fake_discord) == "1 of 10 used, **9 left**", "only the first picture counted"
+
+
+async def test_an_approved_appeal_of_a_refused_picture_remixes_that_very_picture(
+    running_bot: RunningBot, fake_discord: FakeDiscord, fake_openai: FakeOpenAI
+) -> None:
+    await moderation(fake_discord, "modlog", {"channel": CHANNEL_ID})
+    fake_openai.flag_image_colour(RED, "violence", 0.97)
+    record = await imagine(fake_discord, "a red square", image=fake_discord.upload("red.png", picture(RED)))
+    await wait_for_private_answer(fake_discord, record)
+    answer = record.followups[0]
+    await fake_discord.invoke_component(appeal_button(answer), answer, user=MEMBER)
+    await fake_discord.wait_for(lambda: any(p.embeds[0]["title"] == "Appeal" for p in modlog_posts(fake_discord)))
+    (appeal_post,) = [p for p in modlog_posts(fake_discord) if p.embeds[0]["title"] == "Appeal"]
+    await fake_discord.invoke_component(
+        buttons(appeal_post)["Approve"], appeal_post, user=MODERATOR, permissions=PLAIN | MANAGE_GUILD
+    )
+    await fake_discord.wait_for(lambda: bool(fake_openai.edit_requests))
+    (edit,) = fake_openai.edit_requests
+    assert corner(edit.images[0].data) == RED, "the picture the member gave, kept since the refusal"
+    await fake_discord.wait_for(
+        lambda: any(m.attachments and m.interaction_id is None for m in fake_discord.channel_messages[CHANNEL_ID])
+    )
